@@ -1,0 +1,151 @@
+//! The versioned-store trait every primitive is written against, and its vocabulary.
+//!
+//! # Contract
+//!
+//! A [`VersionedStore`] is a transactional view of the database:
+//!
+//! - **Reads** see one consistent snapshot (all commits up to the view's snapshot
+//!   version) plus the view's own uncommitted writes (read-your-writes).
+//! - **Writes** are buffered and become visible to others only when the enclosing
+//!   transaction commits, all at once, under a single [`CommitVersion`].
+//! - **Time travel** (`*_as_of`) ignores the view's own writes and reads committed
+//!   history: the newest version whose commit timestamp is `<= ts`.
+//! - A **delete** writes a tombstone: later reads see nothing, time travel to before the
+//!   delete still sees the old value, and [`VersionedStore::history`] lists the tombstone.
+//! - Keys are opaque bytes owned by one primitive ([`PrimitiveTag`]) inside one
+//!   [`Scope`] (branch + space); different tags or scopes never collide.
+//!
+//! Implementations: [`crate::Transaction`] (read-write or read-only).
+
+use crate::error::Result;
+use crate::value::Value;
+use std::fmt;
+
+/// A commit's position in the database's total order of commits. Strictly increasing,
+/// never reused. `0` means "before any commit".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct CommitVersion(pub u64);
+
+impl fmt::Display for CommitVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Microseconds since the Unix epoch. Commit timestamps are strictly increasing per
+/// database, even if the wall clock steps back.
+pub type Timestamp = u64;
+
+/// Internal identity of a branch. Names map to ids in the branch catalog; an id is never
+/// reused, so a deleted and re-created branch never sees old data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BranchId(pub u64);
+
+/// The key space owned by one primitive (KV, state, events, JSON, vectors, ...).
+/// Registered tags must be unique; see [`crate::PrimitiveRegistry`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PrimitiveTag(pub u8);
+
+/// Where a record lives: a branch and a space inside it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Scope {
+    /// The branch.
+    pub branch: BranchId,
+    /// The space name (validated by the catalog; `"default"` always exists).
+    pub space: String,
+}
+
+impl Scope {
+    /// Builds a scope from a branch id and space name.
+    pub fn new(branch: BranchId, space: impl Into<String>) -> Self {
+        Scope {
+            branch,
+            space: space.into(),
+        }
+    }
+}
+
+/// A value together with the commit that wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned {
+    /// The stored value.
+    pub value: Value,
+    /// The commit version that wrote it (`0` for a write not yet committed).
+    pub version: CommitVersion,
+    /// The commit timestamp in microseconds (`0` for a write not yet committed).
+    pub timestamp: Timestamp,
+}
+
+/// One entry of a key's history: a value or a tombstone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    /// The value written, or `None` for a delete (tombstone).
+    pub value: Option<Value>,
+    /// The commit version.
+    pub version: CommitVersion,
+    /// The commit timestamp in microseconds.
+    pub timestamp: Timestamp,
+}
+
+/// One page of a prefix scan.
+#[derive(Debug, Clone, Default)]
+pub struct ScanPage {
+    /// Live entries in ascending key order.
+    pub entries: Vec<(Vec<u8>, Versioned)>,
+    /// Pass as `after` to continue; `None` when the scan is exhausted.
+    pub next_after: Option<Vec<u8>>,
+}
+
+/// Transactional, versioned access to one database. See the module docs for the contract.
+pub trait VersionedStore {
+    /// The latest visible value of `key`, or `None` if missing or deleted.
+    /// Cost: one or two point lookups (more on deep fork chains).
+    fn get(&self, scope: &Scope, tag: PrimitiveTag, key: &[u8]) -> Result<Option<Versioned>>;
+
+    /// The value of `key` as of commit timestamp `ts` (newest version with timestamp
+    /// `<= ts`), ignoring uncommitted writes. Cost: a short range scan over the key's
+    /// versions.
+    fn get_as_of(
+        &self,
+        scope: &Scope,
+        tag: PrimitiveTag,
+        key: &[u8],
+        ts: Timestamp,
+    ) -> Result<Option<Versioned>>;
+
+    /// Every committed version of `key` visible from this view, newest first,
+    /// tombstones included (value `None`). Empty if the key was never written.
+    fn history(&self, scope: &Scope, tag: PrimitiveTag, key: &[u8]) -> Result<Vec<HistoryEntry>>;
+
+    /// Live entries whose key starts with `prefix`, ascending, strictly after `after`
+    /// (if given), at most `limit` (all if `None`). Includes this view's own writes.
+    /// Cost: proportional to the keys scanned (live keys of the scope, plus inherited
+    /// ones on forked branches).
+    fn scan(
+        &self,
+        scope: &Scope,
+        tag: PrimitiveTag,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: Option<usize>,
+    ) -> Result<ScanPage>;
+
+    /// Like [`VersionedStore::scan`] without pagination, but as of commit timestamp
+    /// `ts`. Cost: proportional to all versions under the prefix.
+    fn scan_as_of(
+        &self,
+        scope: &Scope,
+        tag: PrimitiveTag,
+        prefix: &[u8],
+        ts: Timestamp,
+    ) -> Result<Vec<(Vec<u8>, Versioned)>>;
+
+    /// Buffers a write of `value` at `key`. Fails in read-only views.
+    fn put(&mut self, scope: &Scope, tag: PrimitiveTag, key: &[u8], value: Value) -> Result<()>;
+
+    /// Buffers a delete (tombstone) of `key`; returns whether a live value was visible.
+    fn delete(&mut self, scope: &Scope, tag: PrimitiveTag, key: &[u8]) -> Result<bool>;
+
+    /// The snapshot version this view reads at.
+    fn snapshot_version(&self) -> CommitVersion;
+}

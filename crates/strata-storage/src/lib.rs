@@ -3,20 +3,51 @@
 //! StrataDB's storage engine: a versioned, transactional, branchable key-value engine on
 //! [fjall](https://docs.rs/fjall). Every primitive (KV, state cells, events, JSON,
 //! vectors) stores its data through the [`VersionedStore`] trait defined here.
+//!
+//! - **Versions**: every commit gets a strictly increasing [`CommitVersion`] and a
+//!   strictly increasing timestamp (µs). History lives in our own key layout, so it
+//!   survives reopen exactly and `as_of` reads work across restarts.
+//! - **Transactions**: snapshot isolation, buffered writes, optimistic first-committer-
+//!   wins conflict detection ([`Transaction`]).
+//! - **Branches** fork in O(1) by sharing the parent's data up to the fork version;
+//!   **spaces** partition a branch.
+//! - **Durability** is chosen per database ([`Durability`]).
+//!
+//! ```
+//! use strata_storage::{Database, VersionedStore, tags, Value};
+//! let db = Database::open_temporary()?;
+//! let scope = db.default_scope();
+//! let (_, v1) = db.transact(|t| t.put(&scope, tags::KV, b"greeting", Value::from("hi")))?;
+//! let (_, _v2) = db.transact(|t| t.put(&scope, tags::KV, b"greeting", Value::from("hello")))?;
+//! let snap = db.read();
+//! assert_eq!(snap.get(&scope, tags::KV, b"greeting")?.unwrap().value, Value::from("hello"));
+//! let first = snap.history(&scope, tags::KV, b"greeting")?.pop().unwrap();
+//! assert_eq!(first.version, v1);
+//! # Ok::<(), strata_storage::StorageError>(())
+//! ```
 #![doc = "See `ARCHITECTURE.md` at the repository root for the on-disk layout."]
 
+mod catalog;
+mod engine;
 mod error;
+mod keys;
 mod primitive;
+mod record;
 mod store;
+mod txn;
 mod value;
 
+pub use catalog::{
+    validate_name, BranchInfo, BranchStats, DEFAULT_BRANCH, DEFAULT_SPACE, MAX_NAME_LEN,
+};
+pub use engine::{now_micros, Database, DatabaseOptions, Durability};
 pub use error::{Result, StorageError};
 pub use primitive::{
-    tags, CatalogEvent, ChangedKey, CommitObserver, CommittedChange, Primitive,
-    PrimitiveRegistry,
+    tags, CatalogEvent, ChangedKey, CommitObserver, CommittedChange, Primitive, PrimitiveRegistry,
 };
 pub use store::{
-    BranchId, CommitVersion, HistoryEntry, PrimitiveTag, ScanPage, Scope, Timestamp,
-    Versioned, VersionedStore,
+    BranchId, CommitVersion, HistoryEntry, PrimitiveTag, ScanPage, Scope, Timestamp, Versioned,
+    VersionedStore,
 };
+pub use txn::{Transaction, MAX_KEY_BYTES};
 pub use value::{Value, ValueDecodeError, MAX_NESTING, VALUE_FORMAT_VERSION};

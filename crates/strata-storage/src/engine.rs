@@ -1,0 +1,1189 @@
+//! The database handle: opening, the commit pipeline, committed-state reads and the
+//! branch/space catalog operations.
+
+use crate::catalog::{self, BranchInfo, BranchStats, Catalog, DEFAULT_BRANCH, DEFAULT_SPACE};
+use crate::error::{Result, StorageError};
+use crate::keys;
+use crate::primitive::{CatalogEvent, ChangedKey, CommitObserver, CommittedChange};
+use crate::record::{self, Record};
+use crate::store::{BranchId, CommitVersion, PrimitiveTag, Scope, Timestamp};
+use crate::txn::Transaction;
+use crate::value::Value;
+use fjall::{Keyspace, KeyspaceCreateOptions, PersistMode};
+use parking_lot::{Mutex, RwLock};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// How hard a commit works to reach the disk before it is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Every commit is written to the journal and handed to the operating system
+    /// before it returns: it survives a crash of the process (kill -9), not a power
+    /// loss or kernel crash. Cost: one `write` system call per commit.
+    #[default]
+    Standard,
+    /// Every commit is fsynced (`fdatasync`) before it returns: it survives power loss.
+    /// Concurrent committers share one sync (group commit). Cost: one sync per group,
+    /// about 100–150 µs on this class of machine.
+    Always,
+    /// Commits stay in process buffers until [`Database::flush`] or close: fastest,
+    /// and a crash loses recent commits. Meant for caches.
+    None,
+}
+
+impl std::str::FromStr for Durability {
+    type Err = StorageError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "standard" | "default" | "buffered" => Ok(Durability::Standard),
+            "always" | "sync" | "fsync" | "strict" => Ok(Durability::Always),
+            "none" | "cache" | "nosync" | "no_sync" => Ok(Durability::None),
+            other => Err(StorageError::InvalidInput(format!(
+                "unknown durability {other:?}: expected \"standard\", \"always\" or \"none\""
+            ))),
+        }
+    }
+}
+
+/// Options for [`Database::open`]. Build with [`DatabaseOptions::default`] and the
+/// `with_*` methods.
+#[derive(Debug, Clone)]
+pub struct DatabaseOptions {
+    /// Commit durability (default [`Durability::Standard`]).
+    pub durability: Durability,
+    /// Block cache size in bytes (default 64 MiB).
+    pub cache_size: u64,
+}
+
+impl Default for DatabaseOptions {
+    fn default() -> Self {
+        DatabaseOptions {
+            durability: Durability::Standard,
+            cache_size: 64 * 1024 * 1024,
+        }
+    }
+}
+
+impl DatabaseOptions {
+    /// Sets the durability mode.
+    pub fn with_durability(mut self, d: Durability) -> Self {
+        self.durability = d;
+        self
+    }
+    /// Sets the block cache size in bytes.
+    pub fn with_cache_size(mut self, bytes: u64) -> Self {
+        self.cache_size = bytes;
+        self
+    }
+}
+
+pub(crate) struct CommitState {
+    pub head_version: CommitVersion,
+    pub head_ts: Timestamp,
+}
+
+pub(crate) struct Inner {
+    pub fjall: fjall::Database,
+    pub data: Keyspace,
+    pub latest: Keyspace,
+    pub meta: Keyspace,
+    pub commit: Mutex<CommitState>,
+    pub committed: AtomicU64,
+    pub durable: Mutex<u64>,
+    pub catalog: RwLock<Catalog>,
+    pub observers: RwLock<Vec<Arc<dyn CommitObserver>>>,
+    pub options: DatabaseOptions,
+    pub path: PathBuf,
+    pub next_txn_id: AtomicU64,
+    pub opened_at: std::time::Instant,
+    // Dropped last: removes the directory of a temporary database.
+    pub _temp: Option<tempfile::TempDir>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if self.options.durability != Durability::None || self._temp.is_none() {
+            let _ = self.fjall.persist(PersistMode::SyncAll);
+        }
+        if let Ok(mut reg) = registry().lock() {
+            reg.remove(&self.path);
+        }
+    }
+}
+
+/// A handle to one open database. Cheap to clone (an `Arc`); all clones share one
+/// engine. `Send + Sync`: use it from many threads.
+#[derive(Clone)]
+pub struct Database {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("path", &self.inner.path)
+            .finish()
+    }
+}
+
+fn registry() -> &'static std::sync::Mutex<HashMap<PathBuf, Weak<Inner>>> {
+    static REG: OnceLock<std::sync::Mutex<HashMap<PathBuf, Weak<Inner>>>> = OnceLock::new();
+    REG.get_or_init(Default::default)
+}
+
+/// Current wall-clock time in µs since the epoch.
+pub fn now_micros() -> Timestamp {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+fn map_open_error(e: fjall::Error, path: &Path) -> StorageError {
+    match e {
+        fjall::Error::Locked => StorageError::Locked(path.display().to_string()),
+        fjall::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+            StorageError::Locked(path.display().to_string())
+        }
+        other => StorageError::Engine(other),
+    }
+}
+
+pub(crate) fn map_fjall(e: fjall::Error) -> StorageError {
+    match e {
+        fjall::Error::Poisoned => StorageError::Poisoned,
+        other => StorageError::Engine(other),
+    }
+}
+
+impl Database {
+    /// Opens (creating if needed) the database in directory `path`.
+    ///
+    /// The parent directory must exist; `path` must be a directory or absent. Opening a
+    /// directory this process already has open returns a handle to the same engine
+    /// (options of the first open win). Another process holding it gives
+    /// [`StorageError::Locked`]. Cost: opens fjall and reads the small catalog; no scan
+    /// of the data, so it is fast at any size.
+    pub fn open(path: impl AsRef<Path>, options: DatabaseOptions) -> Result<Database> {
+        let path = path.as_ref();
+        if path.as_os_str().is_empty() {
+            return Err(StorageError::InvalidInput("database path is empty".into()));
+        }
+        if path.exists() && !path.is_dir() {
+            return Err(StorageError::InvalidInput(format!(
+                "database path {} exists and is not a directory",
+                path.display()
+            )));
+        }
+        let parent = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| Path::new("."));
+        if !parent.is_dir() {
+            return Err(StorageError::NotFound(format!(
+                "parent directory {} of database path {} does not exist",
+                parent.display(),
+                path.display()
+            )));
+        }
+        std::fs::create_dir_all(path)?;
+        let canonical = path.canonicalize()?;
+        let mut reg = registry()
+            .lock()
+            .map_err(|_| StorageError::NotAllowed("open registry poisoned".into()))?;
+        if let Some(existing) = reg.get(&canonical).and_then(Weak::upgrade) {
+            return Ok(Database { inner: existing });
+        }
+        let db = Self::open_inner(canonical.clone(), options, None)?;
+        reg.insert(canonical, Arc::downgrade(&db.inner));
+        Ok(db)
+    }
+
+    /// Opens a throwaway database in a fresh temporary directory that is removed when
+    /// the last handle is dropped. Uses [`Durability::None`]: nothing is synced.
+    pub fn open_temporary() -> Result<Database> {
+        let dir = tempfile::Builder::new().prefix("strata-cache-").tempdir()?;
+        let path = dir.path().to_path_buf();
+        Self::open_inner(
+            path,
+            DatabaseOptions::default().with_durability(Durability::None),
+            Some(dir),
+        )
+    }
+
+    fn open_inner(
+        path: PathBuf,
+        options: DatabaseOptions,
+        temp: Option<tempfile::TempDir>,
+    ) -> Result<Database> {
+        let fjall = fjall::Database::builder(&path)
+            .cache_size(options.cache_size)
+            .manual_journal_persist(options.durability == Durability::None)
+            .temporary(temp.is_some())
+            .open()
+            .map_err(|e| map_open_error(e, &path))?;
+        let data = fjall.keyspace("data", KeyspaceCreateOptions::default)?;
+        let latest = fjall.keyspace("latest", KeyspaceCreateOptions::default)?;
+        let meta = fjall.keyspace("meta", KeyspaceCreateOptions::default)?;
+
+        let (head_version, head_ts) = match meta.get(catalog::HEAD_KEY)? {
+            Some(b) => catalog::decode_head(&b)?,
+            None => (CommitVersion(0), 0),
+        };
+        let catalog = load_catalog(&fjall, &meta)?;
+        let inner = Inner {
+            fjall,
+            data,
+            latest,
+            meta,
+            commit: Mutex::new(CommitState {
+                head_version,
+                head_ts,
+            }),
+            committed: AtomicU64::new(head_version.0),
+            durable: Mutex::new(head_version.0),
+            catalog: RwLock::new(catalog),
+            observers: RwLock::new(Vec::new()),
+            options,
+            path,
+            next_txn_id: AtomicU64::new(1),
+            opened_at: std::time::Instant::now(),
+            _temp: temp,
+        };
+        Ok(Database {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The data directory.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The options the engine was opened with.
+    pub fn options(&self) -> &DatabaseOptions {
+        &self.inner.options
+    }
+
+    /// Whether this is a temporary (cache) database.
+    pub fn is_temporary(&self) -> bool {
+        self.inner._temp.is_some()
+    }
+
+    /// Time since the engine was opened.
+    pub fn uptime(&self) -> std::time::Duration {
+        self.inner.opened_at.elapsed()
+    }
+
+    /// Starts a transaction reading the latest committed state. Cheap: no I/O.
+    pub fn begin(&self, read_only: bool) -> Transaction {
+        Transaction::new(self.clone(), self.committed_version(), read_only)
+    }
+
+    /// A read-only snapshot of the latest committed state.
+    pub fn read(&self) -> Transaction {
+        self.begin(true)
+    }
+
+    /// Runs `f` in a fresh read-write transaction and commits it, retrying from scratch
+    /// (up to 64 times) when another commit conflicts. Returns `f`'s result and the
+    /// commit version (the snapshot version if `f` wrote nothing).
+    pub fn transact<T>(
+        &self,
+        mut f: impl FnMut(&mut Transaction) -> Result<T>,
+    ) -> Result<(T, CommitVersion)> {
+        let mut attempt = 0;
+        loop {
+            let mut txn = self.begin(false);
+            let out = f(&mut txn)?;
+            match txn.commit() {
+                Ok(v) => return Ok((out, v)),
+                Err(StorageError::Conflict(_)) if attempt < 64 => {
+                    attempt += 1;
+                    std::thread::yield_now();
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Registers a hook called after every commit, in commit order.
+    pub fn add_observer(&self, o: Arc<dyn CommitObserver>) {
+        self.inner.observers.write().push(o);
+    }
+
+    /// The newest committed version visible to new transactions.
+    pub fn committed_version(&self) -> CommitVersion {
+        CommitVersion(self.inner.committed.load(Ordering::Acquire))
+    }
+
+    /// The timestamp of the newest commit (0 if none).
+    pub fn head_timestamp(&self) -> Timestamp {
+        self.inner.commit.lock().head_ts
+    }
+
+    /// Forces all committed data to disk (fsync). Cost: one or two syncs.
+    pub fn flush(&self) -> Result<()> {
+        self.inner
+            .fjall
+            .persist(PersistMode::SyncAll)
+            .map_err(map_fjall)?;
+        *self.inner.durable.lock() = self.committed_version().0;
+        Ok(())
+    }
+
+    /// Runs a major compaction of every keyspace, dropping deleted data from disk.
+    /// Cost: rewrites the tables; can take seconds on large databases.
+    pub fn compact(&self) -> Result<()> {
+        for ks in [&self.inner.data, &self.inner.latest, &self.inner.meta] {
+            ks.major_compact()?;
+        }
+        Ok(())
+    }
+
+    /// Bytes the database uses on disk (approximate).
+    pub fn disk_space(&self) -> u64 {
+        self.inner.fjall.disk_space().unwrap_or(0)
+    }
+
+    // ------------------------------------------------------------------ catalog
+
+    /// The id of branch `name`.
+    pub fn branch_id(&self, name: &str) -> Result<BranchId> {
+        Ok(self.inner.catalog.read().by_name(name)?.id)
+    }
+
+    /// The name of branch `id`, if it exists.
+    pub fn branch_name(&self, id: BranchId) -> Option<String> {
+        self.inner.catalog.read().names.get(&id).cloned()
+    }
+
+    /// The default branch's default space.
+    pub fn default_scope(&self) -> Scope {
+        let id = self.branch_id(DEFAULT_BRANCH).unwrap_or(BranchId(1));
+        Scope::new(id, DEFAULT_SPACE)
+    }
+
+    /// Branch names in order.
+    pub fn list_branches(&self) -> Vec<String> {
+        self.inner.catalog.read().branches.keys().cloned().collect()
+    }
+
+    /// Whether branch `name` exists.
+    pub fn branch_exists(&self, name: &str) -> bool {
+        self.inner.catalog.read().branches.contains_key(name)
+    }
+
+    /// Catalog record of branch `name`, if it exists.
+    pub fn branch_info(&self, name: &str) -> Option<BranchInfo> {
+        self.inner.catalog.read().branches.get(name).cloned()
+    }
+
+    /// Statistics of branch `id` (zeros if unknown).
+    pub fn branch_stats(&self, id: BranchId) -> BranchStats {
+        self.inner
+            .catalog
+            .read()
+            .stats
+            .get(&id)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Sum of live keys over all branches. Cost: one pass over the in-memory catalog.
+    pub fn total_live_keys(&self) -> u64 {
+        self.inner
+            .catalog
+            .read()
+            .stats
+            .values()
+            .map(|s| s.live_keys)
+            .sum()
+    }
+
+    /// Oldest and newest commit timestamps of data visible on the branch, or `None`
+    /// when it has none.
+    pub fn time_range(&self, branch: &str) -> Result<Option<(Timestamp, Timestamp)>> {
+        let cat = self.inner.catalog.read();
+        let id = cat.by_name(branch)?.id;
+        let s = cat.stats.get(&id).copied().unwrap_or_default();
+        Ok((s.latest_ts != 0).then_some((s.oldest_ts, s.latest_ts)))
+    }
+
+    /// Creates an empty branch.
+    pub fn create_branch(&self, name: &str) -> Result<BranchId> {
+        catalog::validate_name("branch", name)?;
+        let _guard = self.inner.commit.lock();
+        let mut cat = self.inner.catalog.write();
+        if cat.branches.contains_key(name) {
+            return Err(StorageError::AlreadyExists(format!(
+                "branch {name:?} already exists"
+            )));
+        }
+        let info = BranchInfo {
+            name: name.to_string(),
+            id: BranchId(cat.next_branch_id),
+            parent: None,
+            fork_version: CommitVersion(0),
+            created_at: now_micros(),
+        };
+        self.persist_new_branch(
+            &mut cat,
+            info.clone(),
+            BranchStats::default(),
+            &[DEFAULT_SPACE.to_string()],
+        )?;
+        Ok(info.id)
+    }
+
+    pub(crate) fn persist_new_branch(
+        &self,
+        cat: &mut Catalog,
+        info: BranchInfo,
+        stats: BranchStats,
+        spaces: &[String],
+    ) -> Result<()> {
+        let inner = &self.inner;
+        let mut batch = inner.fjall.batch();
+        batch.insert(
+            &inner.meta,
+            catalog::branch_key(&info.name),
+            catalog::encode_branch(&info),
+        );
+        batch.insert(
+            &inner.meta,
+            catalog::BSEQ_KEY,
+            Value::Int((info.id.0 + 1) as i64).encode(),
+        );
+        batch.insert(
+            &inner.meta,
+            catalog::stat_key(info.id),
+            catalog::encode_stats(&stats),
+        );
+        for s in spaces {
+            batch.insert(
+                &inner.meta,
+                catalog::space_key(info.id, s),
+                Value::Int(now_micros() as i64).encode(),
+            );
+        }
+        self.commit_batch(batch)?;
+        cat.next_branch_id = cat.next_branch_id.max(info.id.0 + 1);
+        for s in spaces {
+            cat.spaces.insert((info.id, s.clone()));
+        }
+        cat.stats.insert(info.id, stats);
+        cat.insert(info);
+        Ok(())
+    }
+
+    /// Forks `source` into a new branch `dest` that shares all of `source`'s data and
+    /// history up to now (copy-on-write: nothing is copied). Returns the new branch and
+    /// the number of live keys it sees. Cost: O(number of spaces), independent of data
+    /// size.
+    pub fn fork_branch(&self, source: &str, dest: &str) -> Result<(BranchId, u64)> {
+        catalog::validate_name("branch", dest)?;
+        let guard = self.inner.commit.lock();
+        let mut cat = self.inner.catalog.write();
+        let src = cat.by_name(source)?.clone();
+        if cat.branches.contains_key(dest) {
+            return Err(StorageError::AlreadyExists(format!(
+                "branch {dest:?} already exists"
+            )));
+        }
+        let info = BranchInfo {
+            name: dest.to_string(),
+            id: BranchId(cat.next_branch_id),
+            parent: Some(src.id),
+            fork_version: guard.head_version,
+            created_at: now_micros(),
+        };
+        let mut stats = cat.stats.get(&src.id).copied().unwrap_or_default();
+        stats.version = guard.head_version;
+        let spaces = cat.spaces_of(src.id);
+        let id = info.id;
+        self.persist_new_branch(&mut cat, info, stats, &spaces)?;
+        drop(cat);
+        self.notify_catalog(&CatalogEvent::Forked {
+            parent: src.id,
+            child: id,
+        });
+        Ok((id, stats.live_keys))
+    }
+
+    /// Deletes a branch and all its own data. The default branch cannot be deleted, and
+    /// neither can a branch other branches were forked from (delete the forks first):
+    /// forks share the parent's data. Cost: proportional to the branch's own data.
+    pub fn delete_branch(&self, name: &str) -> Result<()> {
+        if name == DEFAULT_BRANCH {
+            return Err(StorageError::NotAllowed(
+                "the default branch cannot be deleted".into(),
+            ));
+        }
+        let id = {
+            let _guard = self.inner.commit.lock();
+            let mut cat = self.inner.catalog.write();
+            let info = cat.by_name(name)?.clone();
+            let children = cat.children(info.id);
+            if !children.is_empty() {
+                return Err(StorageError::NotAllowed(format!(
+                    "branch {name:?} cannot be deleted: branches {children:?} were forked from it and share its data"
+                )));
+            }
+            let mut batch = self.inner.fjall.batch();
+            batch.remove(&self.inner.meta, catalog::branch_key(name));
+            batch.remove(&self.inner.meta, catalog::stat_key(info.id));
+            for s in cat.spaces_of(info.id) {
+                batch.remove(&self.inner.meta, catalog::space_key(info.id, &s));
+            }
+            self.commit_batch(batch)?;
+            cat.remove(name);
+            info.id
+        };
+        self.remove_prefix(&keys::branch_prefix(id))?;
+        self.notify_catalog(&CatalogEvent::BranchDeleted(id));
+        Ok(())
+    }
+
+    /// Physically removes every data and latest key with the given prefix, in batches.
+    pub(crate) fn remove_prefix(&self, prefix: &[u8]) -> Result<()> {
+        for ks in [&self.inner.data, &self.inner.latest] {
+            loop {
+                let mut batch = self.inner.fjall.batch();
+                let mut n = 0;
+                for kv in ks.prefix(prefix).take(10_000) {
+                    let k = kv.key()?;
+                    batch.remove(ks, k);
+                    n += 1;
+                }
+                if n == 0 {
+                    break;
+                }
+                self.commit_batch(batch)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Spaces of a branch, sorted.
+    pub fn list_spaces(&self, branch: BranchId) -> Vec<String> {
+        self.inner.catalog.read().spaces_of(branch)
+    }
+
+    /// Whether `space` exists on `branch`.
+    pub fn space_exists(&self, branch: BranchId, space: &str) -> bool {
+        space == DEFAULT_SPACE
+            || self
+                .inner
+                .catalog
+                .read()
+                .spaces
+                .contains(&(branch, space.to_string()))
+    }
+
+    /// Creates a space on a branch (no-op if it exists). Writes to a space also create it.
+    pub fn create_space(&self, branch: BranchId, space: &str) -> Result<()> {
+        catalog::validate_name("space", space)?;
+        let _guard = self.inner.commit.lock();
+        let mut cat = self.inner.catalog.write();
+        if cat.by_id(branch).is_none() {
+            return Err(StorageError::NotFound(format!(
+                "branch id {} not found",
+                branch.0
+            )));
+        }
+        if cat.spaces.contains(&(branch, space.to_string())) {
+            return Ok(());
+        }
+        let mut batch = self.inner.fjall.batch();
+        batch.insert(
+            &self.inner.meta,
+            catalog::space_key(branch, space),
+            Value::Int(now_micros() as i64).encode(),
+        );
+        self.commit_batch(batch)?;
+        cat.spaces.insert((branch, space.to_string()));
+        Ok(())
+    }
+
+    /// Whether any live key is visible in the space (any primitive).
+    pub fn space_is_empty(&self, branch: BranchId, space: &str) -> Result<bool> {
+        let chain = self
+            .inner
+            .catalog
+            .read()
+            .chain(branch, self.committed_version());
+        for (b, limit) in &chain {
+            for kv in self.inner.latest.prefix(keys::space_prefix(*b, space)) {
+                let (k, v) = kv.into_inner()?;
+                let rec_version = record::latest_version(&v)?;
+                let live = if rec_version <= *limit {
+                    record::latest_is_live(&v)
+                } else {
+                    let d = keys::decode_latest_key(&k)
+                        .ok_or_else(|| StorageError::corrupt("latest key", "undecodable"))?;
+                    let scope = Scope::new(branch, space);
+                    self.read_visible(&scope, d.tag, &d.key, self.committed_version(), None)?
+                        .is_some_and(|r| r.value.is_some())
+                };
+                if live {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Deletes a space. Without `force`, refuses unless the space is empty. With
+    /// `force`, removes all its data in every primitive: physically when no other
+    /// branch shares this branch's data, otherwise by writing tombstones (forks keep
+    /// their view). The default space cannot be deleted, only emptied with `force`.
+    pub fn delete_space(&self, branch: BranchId, space: &str, force: bool) -> Result<()> {
+        if !self.space_exists(branch, space) {
+            return Err(StorageError::NotFound(format!("space {space:?} not found")));
+        }
+        if !force && !self.space_is_empty(branch, space)? {
+            return Err(StorageError::NotAllowed(format!(
+                "space {space:?} is not empty; use delete_space_force to delete it with its data"
+            )));
+        }
+        let (shared, has_parent) = {
+            let cat = self.inner.catalog.read();
+            let info = cat
+                .by_id(branch)
+                .ok_or_else(|| StorageError::NotFound("branch not found".into()))?;
+            (!cat.children(branch).is_empty(), info.parent.is_some())
+        };
+        if force {
+            if shared || has_parent {
+                // Tombstone every visible key so forks keep their own view.
+                let scope = Scope::new(branch, space);
+                let keys_by_tag = self.visible_keys_in_space(&scope)?;
+                self.transact(|t| {
+                    for (tag, key) in &keys_by_tag {
+                        crate::VersionedStore::delete(t, &scope, *tag, key)?;
+                    }
+                    Ok(())
+                })?;
+            } else {
+                let _guard = self.inner.commit.lock();
+                self.remove_prefix(&keys::space_prefix(branch, space))?;
+                self.recount_live(branch)?;
+            }
+        }
+        if space != DEFAULT_SPACE {
+            let _guard = self.inner.commit.lock();
+            let mut batch = self.inner.fjall.batch();
+            batch.remove(&self.inner.meta, catalog::space_key(branch, space));
+            self.commit_batch(batch)?;
+            self.inner
+                .catalog
+                .write()
+                .spaces
+                .remove(&(branch, space.to_string()));
+        }
+        self.notify_catalog(&CatalogEvent::SpaceDeleted(Scope::new(branch, space)));
+        Ok(())
+    }
+
+    /// Recounts a branch's live keys after a physical delete (caller holds the commit
+    /// lock). Cost: a scan of the branch's latest keys.
+    fn recount_live(&self, branch: BranchId) -> Result<()> {
+        let mut live = 0u64;
+        for kv in self.inner.latest.prefix(keys::branch_prefix(branch)) {
+            let v = kv.value()?;
+            if record::latest_is_live(&v) {
+                live += 1;
+            }
+        }
+        let mut cat = self.inner.catalog.write();
+        let stats = cat.stats.entry(branch).or_default();
+        stats.live_keys = live;
+        let enc = catalog::encode_stats(stats);
+        drop(cat);
+        let mut batch = self.inner.fjall.batch();
+        batch.insert(&self.inner.meta, catalog::stat_key(branch), enc);
+        self.commit_batch(batch)
+    }
+
+    /// Every (tag, key) live in a scope, over all primitives, inherited ones included.
+    pub(crate) fn visible_keys_in_space(
+        &self,
+        scope: &Scope,
+    ) -> Result<Vec<(PrimitiveTag, Vec<u8>)>> {
+        let version = self.committed_version();
+        let mut out = Vec::new();
+        for (tag, map) in self.visible_space_state(scope, version)? {
+            for (k, r) in map {
+                if r.value.is_some() {
+                    out.push((tag, k));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The state of a whole space at a version: per tag, each key's newest record
+    /// (tombstones included). Cost: scans the latest keys of the space over the chain.
+    pub(crate) fn visible_space_state(
+        &self,
+        scope: &Scope,
+        version: CommitVersion,
+    ) -> Result<BTreeMap<PrimitiveTag, BTreeMap<Vec<u8>, Record>>> {
+        let chain = self.inner.catalog.read().chain(scope.branch, version);
+        let mut out: BTreeMap<PrimitiveTag, BTreeMap<Vec<u8>, Record>> = BTreeMap::new();
+        for (b, limit) in chain.iter().rev() {
+            for kv in self
+                .inner
+                .latest
+                .prefix(keys::space_prefix(*b, &scope.space))
+            {
+                let (k, v) = kv.into_inner()?;
+                let d = keys::decode_latest_key(&k)
+                    .ok_or_else(|| StorageError::corrupt("latest key", "undecodable"))?;
+                let rec = record::decode_latest(&v)?;
+                let rec = if rec.version <= *limit {
+                    Some(rec)
+                } else {
+                    self.versioned_lookup(&k, *limit, None)?
+                };
+                if let Some(rec) = rec {
+                    out.entry(d.tag).or_default().insert(d.key, rec);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    // ------------------------------------------------------------------ reads
+
+    /// Newest version of a latest key in one branch with version <= `limit` (and
+    /// timestamp <= `max_ts` if given), from the history keyspace.
+    pub(crate) fn versioned_lookup(
+        &self,
+        latest_key: &[u8],
+        limit: CommitVersion,
+        max_ts: Option<Timestamp>,
+    ) -> Result<Option<Record>> {
+        let start = keys::history_key(latest_key, limit);
+        let end = keys::history_key(latest_key, CommitVersion(0));
+        for kv in self.inner.data.range(start..=end) {
+            let (k, v) = kv.into_inner()?;
+            let (_, version) = keys::split_history_key(&k)
+                .ok_or_else(|| StorageError::corrupt("history key", "too short"))?;
+            let rec = record::decode_history(version, &v)?;
+            match max_ts {
+                Some(ts) if rec.timestamp > ts => continue,
+                _ => return Ok(Some(rec)),
+            }
+        }
+        Ok(None)
+    }
+
+    /// The record visible for a key at `version` (and `max_ts`), following forks.
+    /// Returns tombstones as `Some(record with value None)`.
+    pub(crate) fn read_visible(
+        &self,
+        scope: &Scope,
+        tag: PrimitiveTag,
+        key: &[u8],
+        version: CommitVersion,
+        max_ts: Option<Timestamp>,
+    ) -> Result<Option<Record>> {
+        let chain = self.inner.catalog.read().chain(scope.branch, version);
+        for (b, limit) in chain {
+            let lk = keys::latest_key(b, &scope.space, tag, key);
+            if max_ts.is_none() {
+                match self.inner.latest.get(&lk)? {
+                    None => continue,
+                    Some(v) => {
+                        let rec = record::decode_latest(&v)?;
+                        if rec.version <= limit {
+                            return Ok(Some(rec));
+                        }
+                    }
+                }
+            }
+            if let Some(rec) = self.versioned_lookup(&lk, limit, max_ts)? {
+                return Ok(Some(rec));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Full committed history of a key at `version`, following forks, newest first.
+    pub(crate) fn read_history(
+        &self,
+        scope: &Scope,
+        tag: PrimitiveTag,
+        key: &[u8],
+        version: CommitVersion,
+    ) -> Result<Vec<Record>> {
+        let chain = self.inner.catalog.read().chain(scope.branch, version);
+        let mut out = Vec::new();
+        for (b, limit) in chain {
+            let lk = keys::latest_key(b, &scope.space, tag, key);
+            let start = keys::history_key(&lk, limit);
+            let end = keys::history_key(&lk, CommitVersion(0));
+            for kv in self.inner.data.range(start..=end) {
+                let (k, v) = kv.into_inner()?;
+                let (_, ver) = keys::split_history_key(&k)
+                    .ok_or_else(|| StorageError::corrupt("history key", "too short"))?;
+                out.push(record::decode_history(ver, &v)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Live entries under a user-key prefix at `version`, ascending, merged over the
+    /// fork chain, starting after `after`, at most `limit`.
+    pub(crate) fn scan_visible_at(
+        &self,
+        scope: &Scope,
+        tag: PrimitiveTag,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: Option<usize>,
+        version: CommitVersion,
+    ) -> Result<Vec<(Vec<u8>, Record)>> {
+        let chain = self.inner.catalog.read().chain(scope.branch, version);
+        let want = limit.unwrap_or(usize::MAX);
+        if chain.len() == 1 {
+            // Common case: stream in key order and stop at the limit.
+            let (b, lim) = chain[0];
+            let p = keys::user_prefix(b, &scope.space, tag, prefix);
+            let scope_len = keys::scope_prefix(b, &scope.space, tag).len();
+            let iter = match after {
+                Some(a) => {
+                    let mut start = keys::latest_key(b, &scope.space, tag, a);
+                    start.push(0x00); // strictly after `a`
+                    self.inner.latest.range(start..)
+                }
+                None => self.inner.latest.range(p.clone()..),
+            };
+            let mut out = Vec::new();
+            for kv in iter {
+                if out.len() >= want {
+                    break;
+                }
+                let (k, v) = kv.into_inner()?;
+                if !k.starts_with(&p) {
+                    break;
+                }
+                let rec = record::decode_latest(&v)?;
+                let rec = if rec.version <= lim {
+                    Some(rec)
+                } else {
+                    self.versioned_lookup(&k, lim, None)?
+                };
+                if let Some(rec) = rec.filter(|r| r.value.is_some()) {
+                    let (user, _) = keys::unescape(&k, scope_len)
+                        .ok_or_else(|| StorageError::corrupt("latest key", "undecodable"))?;
+                    out.push((user, rec));
+                }
+            }
+            return Ok(out);
+        }
+        let mut merged: BTreeMap<Vec<u8>, Record> = BTreeMap::new();
+        for (b, lim) in chain.iter().rev() {
+            let p = keys::user_prefix(*b, &scope.space, tag, prefix);
+            let scope_len = keys::scope_prefix(*b, &scope.space, tag).len();
+            for kv in self.inner.latest.prefix(&p) {
+                let (k, v) = kv.into_inner()?;
+                let rec = record::decode_latest(&v)?;
+                let rec = if rec.version <= *lim {
+                    Some(rec)
+                } else {
+                    self.versioned_lookup(&k, *lim, None)?
+                };
+                if let Some(rec) = rec {
+                    let (user, _) = keys::unescape(&k, scope_len)
+                        .ok_or_else(|| StorageError::corrupt("latest key", "undecodable"))?;
+                    merged.insert(user, rec);
+                }
+            }
+        }
+        Ok(merged
+            .into_iter()
+            .filter(|(k, r)| r.value.is_some() && after.is_none_or(|a| k.as_slice() > a))
+            .take(want)
+            .collect())
+    }
+
+    /// Live entries under a prefix as of a timestamp (and at most `version`).
+    pub(crate) fn scan_as_of_inner(
+        &self,
+        scope: &Scope,
+        tag: PrimitiveTag,
+        prefix: &[u8],
+        ts: Timestamp,
+        version: CommitVersion,
+    ) -> Result<Vec<(Vec<u8>, Record)>> {
+        let chain = self.inner.catalog.read().chain(scope.branch, version);
+        let mut merged: BTreeMap<Vec<u8>, Record> = BTreeMap::new();
+        for (b, lim) in chain.iter().rev() {
+            let p = keys::user_prefix(*b, &scope.space, tag, prefix);
+            let scope_len = keys::scope_prefix(*b, &scope.space, tag).len();
+            let mut current: Option<Vec<u8>> = None;
+            for kv in self.inner.data.prefix(&p) {
+                let (k, v) = kv.into_inner()?;
+                let (lk, ver) = keys::split_history_key(&k)
+                    .ok_or_else(|| StorageError::corrupt("history key", "too short"))?;
+                if current.as_deref() == Some(lk) {
+                    continue; // already picked this key's visible version
+                }
+                if ver > *lim {
+                    continue;
+                }
+                let rec = record::decode_history(ver, &v)?;
+                if rec.timestamp > ts {
+                    continue;
+                }
+                current = Some(lk.to_vec());
+                let (user, _) = keys::unescape(lk, scope_len)
+                    .ok_or_else(|| StorageError::corrupt("history key", "undecodable"))?;
+                merged.insert(user, rec);
+            }
+        }
+        Ok(merged
+            .into_iter()
+            .filter(|(_, r)| r.value.is_some())
+            .collect())
+    }
+
+    // ------------------------------------------------------------------ commits
+
+    /// Commits a fjall batch with the configured durability.
+    pub(crate) fn commit_batch(&self, batch: fjall::OwnedWriteBatch) -> Result<()> {
+        batch.commit().map_err(map_fjall)
+    }
+
+    pub(crate) fn notify_catalog(&self, ev: &CatalogEvent) {
+        for o in self.inner.observers.read().iter() {
+            o.on_catalog_event(ev);
+        }
+    }
+
+    /// Writes a set of changes as one commit. `snapshot` is the version the writer read
+    /// at (conflict detection: any key changed after it on the same branch fails the
+    /// commit). `fixed` lets bundle import write records with given versions and
+    /// timestamps.
+    pub(crate) fn apply_commit(
+        &self,
+        snapshot: Option<CommitVersion>,
+        writes: Vec<ChangedKey>,
+    ) -> Result<CommitVersion> {
+        if writes.is_empty() {
+            return Ok(snapshot.unwrap_or_else(|| self.committed_version()));
+        }
+        let inner = &self.inner;
+        let mut state = inner.commit.lock();
+        // Conflict detection: first committer wins.
+        if let Some(snap) = snapshot {
+            for w in &writes {
+                let lk = keys::latest_key(w.scope.branch, &w.scope.space, w.tag, &w.key);
+                if let Some(v) = inner.latest.get(&lk)? {
+                    let ver = record::latest_version(&v)?;
+                    if ver > snap {
+                        return Err(StorageError::Conflict(format!(
+                            "key {:?} in space {:?} was changed by commit {} after this transaction began (snapshot {})",
+                            String::from_utf8_lossy(&w.key),
+                            w.scope.space,
+                            ver,
+                            snap
+                        )));
+                    }
+                }
+            }
+        }
+        let version = CommitVersion(state.head_version.0 + 1);
+        let ts = now_micros().max(state.head_ts + 1);
+        let mut batch = inner.fjall.batch();
+        let mut deltas: HashMap<BranchId, i64> = HashMap::new();
+        let mut new_spaces = Vec::new();
+        {
+            let cat = inner.catalog.read();
+            for w in &writes {
+                if cat.by_id(w.scope.branch).is_none() {
+                    return Err(StorageError::NotFound(format!(
+                        "branch id {} no longer exists",
+                        w.scope.branch.0
+                    )));
+                }
+                if !cat
+                    .spaces
+                    .contains(&(w.scope.branch, w.scope.space.clone()))
+                    && !new_spaces.contains(&(w.scope.branch, w.scope.space.clone()))
+                {
+                    catalog::validate_name("space", &w.scope.space)?;
+                    new_spaces.push((w.scope.branch, w.scope.space.clone()));
+                }
+            }
+        }
+        for w in &writes {
+            let before = self
+                .read_visible(&w.scope, w.tag, &w.key, state.head_version, None)?
+                .is_some_and(|r| r.value.is_some());
+            let after = w.value.is_some();
+            if before != after {
+                *deltas.entry(w.scope.branch).or_default() += if after { 1 } else { -1 };
+            } else {
+                deltas.entry(w.scope.branch).or_default();
+            }
+            let lk = keys::latest_key(w.scope.branch, &w.scope.space, w.tag, &w.key);
+            batch.insert(
+                &inner.data,
+                keys::history_key(&lk, version),
+                record::encode_history(ts, w.value.as_ref()),
+            );
+            batch.insert(
+                &inner.latest,
+                lk,
+                record::encode_latest(version, ts, w.value.as_ref()),
+            );
+        }
+        for (b, s) in &new_spaces {
+            batch.insert(
+                &inner.meta,
+                catalog::space_key(*b, s),
+                Value::Int(ts as i64).encode(),
+            );
+        }
+        let mut new_stats = Vec::new();
+        {
+            let cat = inner.catalog.read();
+            for (b, d) in &deltas {
+                let mut s = cat.stats.get(b).copied().unwrap_or_default();
+                s.live_keys = (s.live_keys as i64 + d).max(0) as u64;
+                if s.oldest_ts == 0 {
+                    s.oldest_ts = ts;
+                }
+                s.latest_ts = ts;
+                s.version = version;
+                batch.insert(
+                    &inner.meta,
+                    catalog::stat_key(*b),
+                    catalog::encode_stats(&s),
+                );
+                new_stats.push((*b, s));
+            }
+        }
+        batch.insert(
+            &inner.meta,
+            catalog::HEAD_KEY,
+            catalog::encode_head(version, ts),
+        );
+        self.commit_batch(batch)?;
+        state.head_version = version;
+        state.head_ts = ts;
+        {
+            let mut cat = inner.catalog.write();
+            for (b, s) in new_stats {
+                cat.stats.insert(b, s);
+            }
+            for sp in new_spaces {
+                cat.spaces.insert(sp);
+            }
+        }
+        inner.committed.store(version.0, Ordering::Release);
+        let change = CommittedChange {
+            version,
+            timestamp: ts,
+            writes,
+        };
+        for o in inner.observers.read().iter() {
+            o.on_commit(&change);
+        }
+        drop(state);
+        if inner.options.durability == Durability::Always {
+            self.sync_to(version)?;
+        }
+        Ok(version)
+    }
+
+    /// Group commit: makes sure everything up to `version` is fsynced. Threads that
+    /// arrive while a sync runs are covered by the next one.
+    fn sync_to(&self, version: CommitVersion) -> Result<()> {
+        let mut durable = self.inner.durable.lock();
+        if *durable >= version.0 {
+            return Ok(());
+        }
+        let target = self.committed_version().0;
+        self.inner
+            .fjall
+            .persist(PersistMode::SyncData)
+            .map_err(map_fjall)?;
+        *durable = target;
+        Ok(())
+    }
+}
+
+fn load_catalog(fjall: &fjall::Database, meta: &Keyspace) -> Result<Catalog> {
+    let mut cat = Catalog {
+        next_branch_id: 2,
+        ..Default::default()
+    };
+    if let Some(b) = meta.get(catalog::BSEQ_KEY)? {
+        if let Value::Int(i) = Value::decode(&b)? {
+            cat.next_branch_id = i as u64;
+        }
+    }
+    for kv in meta.prefix(b"branch/") {
+        let (k, v) = kv.into_inner()?;
+        let name = String::from_utf8(k[b"branch/".len()..].to_vec())
+            .map_err(|e| StorageError::corrupt("branch catalog", e))?;
+        cat.insert(catalog::decode_branch(&name, &v)?);
+    }
+    for kv in meta.prefix(b"bstat/") {
+        let (k, v) = kv.into_inner()?;
+        let id: [u8; 8] = k
+            .get(6..14)
+            .and_then(|s| s.try_into().ok())
+            .ok_or_else(|| StorageError::corrupt("branch stats", "bad key"))?;
+        cat.stats
+            .insert(BranchId(u64::from_be_bytes(id)), catalog::decode_stats(&v)?);
+    }
+    for kv in meta.prefix(b"space/") {
+        let k = kv.key()?;
+        let id: [u8; 8] = k
+            .get(6..14)
+            .and_then(|s| s.try_into().ok())
+            .ok_or_else(|| StorageError::corrupt("space catalog", "bad key"))?;
+        let name = String::from_utf8(k[14..].to_vec())
+            .map_err(|e| StorageError::corrupt("space catalog", e))?;
+        cat.spaces.insert((BranchId(u64::from_be_bytes(id)), name));
+    }
+    if !cat.branches.contains_key(DEFAULT_BRANCH) {
+        let info = BranchInfo {
+            name: DEFAULT_BRANCH.to_string(),
+            id: BranchId(1),
+            parent: None,
+            fork_version: CommitVersion(0),
+            created_at: now_micros(),
+        };
+        let mut batch = fjall.batch();
+        batch.insert(
+            meta,
+            catalog::branch_key(DEFAULT_BRANCH),
+            catalog::encode_branch(&info),
+        );
+        batch.insert(
+            meta,
+            catalog::space_key(info.id, DEFAULT_SPACE),
+            Value::Int(info.created_at as i64).encode(),
+        );
+        batch.insert(
+            meta,
+            catalog::BSEQ_KEY,
+            Value::Int(cat.next_branch_id.max(2) as i64).encode(),
+        );
+        batch.commit()?;
+        cat.spaces.insert((info.id, DEFAULT_SPACE.to_string()));
+        cat.stats.entry(info.id).or_default();
+        cat.insert(info);
+    }
+    Ok(cat)
+}

@@ -1,0 +1,630 @@
+//! An in-memory inverted index with BM25 scoring and MaxScore top-k retrieval.
+//!
+//! # Invariants
+//!
+//! - Every document has a compact internal number (`DocNo`); numbers only grow, so
+//!   appending to a posting list keeps it sorted by document number.
+//! - Removing a document leaves its postings in place as tombstones (the slot's key is
+//!   `None`); a term's list is compacted once its dead postings outnumber the live ones,
+//!   and the whole index is renumbered once dead slots outnumber live documents. Both
+//!   are amortised O(1) per removal.
+//! - `TermEntry::df`, `total_len` and the live-document count always describe live
+//!   documents only, so idf and avgdl follow the data exactly.
+//! - `TermEntry::{max_tf, min_dl}` bound every posting in the list (live or dead), which
+//!   makes `idf · f(max_tf, min_dl)` an upper bound of the term's score in any document:
+//!   the BM25 term weight grows with tf and shrinks with document length.
+
+use crate::analyzer::Analyzer;
+use crate::snippet::make_snippet;
+use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
+
+/// BM25 parameters. The defaults (k1 = 0.9, b = 0.4) are Anserini's tuned values for
+/// short and medium texts; they are StrataDB's documented search defaults.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bm25Config {
+    /// Term-frequency saturation: higher values let repeated terms count for longer.
+    pub k1: f64,
+    /// Length normalisation: 0 ignores document length, 1 normalises fully.
+    pub b: f64,
+}
+
+impl Default for Bm25Config {
+    fn default() -> Self {
+        Bm25Config { k1: 0.9, b: 0.4 }
+    }
+}
+
+impl Bm25Config {
+    /// BM25's inverse document frequency, `ln(1 + (n - df + 0.5) / (df + 0.5))`, for a
+    /// term found in `df` of `n` documents. Always positive.
+    pub fn idf(&self, n: u64, df: u64) -> f64 {
+        let (n, df) = (n as f64, df as f64);
+        (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+    }
+
+    /// The score one term contributes to a document: `idf · tf·(k1+1) /
+    /// (tf + k1·(1 − b + b·dl/avgdl))`.
+    pub fn term_score(&self, idf: f64, tf: u32, doc_len: u32, avgdl: f64) -> f64 {
+        let tf = f64::from(tf);
+        let norm = 1.0 - self.b + self.b * f64::from(doc_len) / avgdl;
+        idf * tf * (self.k1 + 1.0) / (tf + self.k1 * norm)
+    }
+}
+
+/// One result of [`KeywordIndex::search`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeywordHit<K> {
+    /// The document's key.
+    pub key: K,
+    /// Its BM25 score for the query (higher is better).
+    pub score: f64,
+}
+
+type TermId = u32;
+type DocNo = u32;
+
+#[derive(Debug, Clone, Copy)]
+struct Posting {
+    doc: DocNo,
+    tf: u32,
+}
+
+#[derive(Debug)]
+struct TermEntry {
+    text: Box<str>,
+    postings: Vec<Posting>,
+    /// Live documents containing the term.
+    df: u32,
+    /// Postings of removed documents still in `postings`.
+    dead: u32,
+    max_tf: u32,
+    min_dl: u32,
+}
+
+#[derive(Debug)]
+struct DocSlot<K> {
+    /// `None` once removed.
+    key: Option<K>,
+    len: u32,
+    terms: Box<[(TermId, u32)]>,
+    text: Box<str>,
+}
+
+/// An incremental BM25 index over documents identified by keys of type `K`.
+///
+/// Memory: each document's text and term list are kept (for snippets, embedding and
+/// removal), plus one 8-byte posting per distinct term per document.
+///
+/// ```
+/// use strata_search::KeywordIndex;
+/// let mut index = KeywordIndex::new();
+/// index.upsert("a", "deployment failed on staging");
+/// index.upsert("b", "lunch menu for friday");
+/// let hits = index.search("deployment failures", 10);
+/// assert_eq!(hits[0].key, "a");
+/// ```
+#[derive(Debug)]
+pub struct KeywordIndex<K> {
+    config: Bm25Config,
+    analyzer: Analyzer,
+    dict: HashMap<Box<str>, TermId>,
+    terms: Vec<TermEntry>,
+    docs: Vec<DocSlot<K>>,
+    by_key: HashMap<K, DocNo>,
+    total_len: u64,
+    dead_docs: usize,
+}
+
+impl<K: Clone + Eq + Hash + Ord> Default for KeywordIndex<K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Removing a document compacts a term's postings once more than this many (and more
+/// than the live ones) are dead.
+const MIN_DEAD_POSTINGS: u32 = 32;
+/// The index is renumbered once more than this many (and more than the live ones)
+/// document slots are dead.
+const MIN_DEAD_DOCS: usize = 1024;
+
+impl<K: Clone + Eq + Hash + Ord> KeywordIndex<K> {
+    /// An empty index with English analysis and default BM25 parameters.
+    pub fn new() -> Self {
+        Self::with_config(Bm25Config::default(), Analyzer::english())
+    }
+
+    /// An empty index with the given parameters and analyzer.
+    pub fn with_config(config: Bm25Config, analyzer: Analyzer) -> Self {
+        KeywordIndex {
+            config,
+            analyzer,
+            dict: HashMap::new(),
+            terms: Vec::new(),
+            docs: Vec::new(),
+            by_key: HashMap::new(),
+            total_len: 0,
+            dead_docs: 0,
+        }
+    }
+
+    /// The BM25 parameters in use.
+    pub fn config(&self) -> Bm25Config {
+        self.config
+    }
+
+    /// The analyzer used for documents and queries.
+    pub fn analyzer(&self) -> &Analyzer {
+        &self.analyzer
+    }
+
+    /// Number of live documents.
+    pub fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    /// Whether the index holds no documents.
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+
+    /// Average document length in terms over live documents (0 when empty).
+    pub fn avgdl(&self) -> f64 {
+        if self.by_key.is_empty() {
+            0.0
+        } else {
+            self.total_len as f64 / self.by_key.len() as f64
+        }
+    }
+
+    /// Whether `key` is indexed.
+    pub fn contains(&self, key: &K) -> bool {
+        self.by_key.contains_key(key)
+    }
+
+    /// The text indexed for `key`.
+    pub fn text(&self, key: &K) -> Option<&str> {
+        let doc = *self.by_key.get(key)?;
+        self.docs.get(doc as usize).map(|d| &*d.text)
+    }
+
+    /// Every live document, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &str)> {
+        self.docs
+            .iter()
+            .filter_map(|d| d.key.as_ref().map(|k| (k, &*d.text)))
+    }
+
+    /// Indexes `text` under `key`, replacing any earlier text of `key`.
+    /// Cost: analysing the text, plus one posting append per distinct term.
+    pub fn upsert(&mut self, key: K, text: &str) {
+        self.remove(&key);
+        let mut tf: HashMap<String, u32> = HashMap::new();
+        let mut len: u32 = 0;
+        for term in self.analyzer.terms(text) {
+            *tf.entry(term).or_insert(0) += 1;
+            len = len.saturating_add(1);
+        }
+        let doc = DocNo::try_from(self.docs.len()).expect("fewer than 2^32 document slots");
+        let mut terms: Vec<(TermId, u32)> = Vec::with_capacity(tf.len());
+        for (term, count) in tf {
+            let id = match self.dict.get(term.as_str()) {
+                Some(&id) => id,
+                None => {
+                    let id = TermId::try_from(self.terms.len()).expect("fewer than 2^32 terms");
+                    let text: Box<str> = term.into_boxed_str();
+                    self.dict.insert(text.clone(), id);
+                    self.terms.push(TermEntry {
+                        text,
+                        postings: Vec::new(),
+                        df: 0,
+                        dead: 0,
+                        max_tf: 0,
+                        min_dl: u32::MAX,
+                    });
+                    id
+                }
+            };
+            let entry = &mut self.terms[id as usize];
+            entry.postings.push(Posting { doc, tf: count });
+            entry.df += 1;
+            entry.max_tf = entry.max_tf.max(count);
+            entry.min_dl = entry.min_dl.min(len);
+            terms.push((id, count));
+        }
+        terms.sort_unstable();
+        self.docs.push(DocSlot {
+            key: Some(key.clone()),
+            len,
+            terms: terms.into_boxed_slice(),
+            text: text.into(),
+        });
+        self.by_key.insert(key, doc);
+        self.total_len += u64::from(len);
+    }
+
+    /// Removes `key`; its text no longer matches anything. Returns whether it was
+    /// indexed. Cost: O(distinct terms of the document), amortised.
+    pub fn remove(&mut self, key: &K) -> bool {
+        let Some(doc) = self.by_key.remove(key) else {
+            return false;
+        };
+        let slot = &mut self.docs[doc as usize];
+        slot.key = None;
+        slot.text = Box::from("");
+        let terms = std::mem::take(&mut slot.terms);
+        self.total_len -= u64::from(slot.len);
+        self.dead_docs += 1;
+        for &(id, _) in terms.iter() {
+            let entry = &mut self.terms[id as usize];
+            entry.df -= 1;
+            entry.dead += 1;
+            if entry.dead > MIN_DEAD_POSTINGS.max(entry.df) {
+                self.compact_term(id);
+            }
+        }
+        if self.dead_docs > MIN_DEAD_DOCS.max(self.by_key.len()) {
+            self.renumber();
+        }
+        true
+    }
+
+    /// Drops the dead postings of one term and tightens its score bound.
+    fn compact_term(&mut self, id: TermId) {
+        let docs = &self.docs;
+        let entry = &mut self.terms[id as usize];
+        entry
+            .postings
+            .retain(|p| docs[p.doc as usize].key.is_some());
+        entry.dead = 0;
+        entry.max_tf = entry.postings.iter().map(|p| p.tf).max().unwrap_or(0);
+        entry.min_dl = entry
+            .postings
+            .iter()
+            .map(|p| docs[p.doc as usize].len)
+            .min()
+            .unwrap_or(u32::MAX);
+    }
+
+    /// Rebuilds the index without dead documents or unused terms. Cost: O(postings).
+    fn renumber(&mut self) {
+        let old_docs = std::mem::take(&mut self.docs);
+        let old_terms = std::mem::take(&mut self.terms);
+        self.dict.clear();
+        self.by_key.clear();
+        self.total_len = 0;
+        self.dead_docs = 0;
+        let mut new_term: Vec<Option<TermId>> = vec![None; old_terms.len()];
+        for (old_id, entry) in old_terms.into_iter().enumerate() {
+            if entry.df == 0 {
+                continue;
+            }
+            let id = TermId::try_from(self.terms.len()).expect("fewer than 2^32 terms");
+            new_term[old_id] = Some(id);
+            self.dict.insert(entry.text.clone(), id);
+            self.terms.push(TermEntry {
+                text: entry.text,
+                postings: Vec::with_capacity(entry.df as usize),
+                df: 0,
+                dead: 0,
+                max_tf: 0,
+                min_dl: u32::MAX,
+            });
+        }
+        for slot in old_docs {
+            let Some(key) = slot.key else { continue };
+            let doc = DocNo::try_from(self.docs.len()).expect("fewer than 2^32 document slots");
+            let terms: Box<[(TermId, u32)]> = slot
+                .terms
+                .iter()
+                .filter_map(|&(t, tf)| new_term[t as usize].map(|n| (n, tf)))
+                .collect();
+            for &(id, tf) in terms.iter() {
+                let entry = &mut self.terms[id as usize];
+                entry.postings.push(Posting { doc, tf });
+                entry.df += 1;
+                entry.max_tf = entry.max_tf.max(tf);
+                entry.min_dl = entry.min_dl.min(slot.len);
+            }
+            self.total_len += u64::from(slot.len);
+            self.by_key.insert(key.clone(), doc);
+            self.docs.push(DocSlot {
+                key: Some(key),
+                len: slot.len,
+                terms,
+                text: slot.text,
+            });
+        }
+    }
+
+    /// The distinct analysed terms of `query`, in order of first occurrence.
+    pub fn query_terms(&self, query: &str) -> Vec<String> {
+        let mut seen = HashSet::new();
+        self.analyzer
+            .terms(query)
+            .into_iter()
+            .filter(|t| seen.insert(t.clone()))
+            .collect()
+    }
+
+    /// The `k` best documents for `query`, best first (ties: smaller key first).
+    /// A repeated query term counts once. See [`KeywordIndex::search_filtered`].
+    pub fn search(&self, query: &str, k: usize) -> Vec<KeywordHit<K>> {
+        self.search_filtered(query, k, |_| true)
+    }
+
+    /// The `k` best documents for `query` among those for which `filter` is true.
+    ///
+    /// Scores are exact BM25 (idf and avgdl over all live documents, filtered or not).
+    /// Retrieval uses MaxScore: query terms are ordered by their score upper bound, and
+    /// once the k-th best score exceeds the bounds of the weakest terms, documents that
+    /// contain only those terms are never visited and partial scores that cannot reach
+    /// the k-th best are abandoned. `filter` runs only for documents that would enter
+    /// the top k.
+    pub fn search_filtered(
+        &self,
+        query: &str,
+        k: usize,
+        mut filter: impl FnMut(&K) -> bool,
+    ) -> Vec<KeywordHit<K>> {
+        if k == 0 || self.by_key.is_empty() {
+            return Vec::new();
+        }
+        let n = self.by_key.len() as u64;
+        let avgdl = self.avgdl();
+        let mut cursors: Vec<Cursor<'_>> = self
+            .query_terms(query)
+            .iter()
+            .filter_map(|t| self.dict.get(t.as_str()))
+            .map(|&id| &self.terms[id as usize])
+            .filter(|e| e.df > 0)
+            .enumerate()
+            .map(|(canon, e)| {
+                let idf = self.config.idf(n, u64::from(e.df));
+                Cursor {
+                    postings: &e.postings,
+                    pos: 0,
+                    idf,
+                    ub: self.config.term_score(idf, e.max_tf, e.min_dl, avgdl),
+                    canon,
+                }
+            })
+            .collect();
+        if cursors.is_empty() {
+            return Vec::new();
+        }
+        cursors.sort_by(|a, b| a.ub.total_cmp(&b.ub));
+        let prefix: Vec<f64> = cursors
+            .iter()
+            .scan(0.0, |acc, c| {
+                *acc += c.ub;
+                Some(*acc)
+            })
+            .collect();
+
+        let mut contrib = vec![0.0f64; cursors.len()];
+        // Best first: (score, doc).
+        let mut top: Vec<(f64, DocNo)> = Vec::with_capacity(k + 1);
+        let mut threshold = f64::NEG_INFINITY;
+        // Cursors [0, essential) are non-essential: their bounds sum below the threshold.
+        let mut essential = 0usize;
+
+        loop {
+            let Some(doc) = cursors[essential..]
+                .iter()
+                .filter_map(Cursor::current)
+                .min()
+            else {
+                break;
+            };
+            let slot = &self.docs[doc as usize];
+            let mut partial = 0.0;
+            for c in cursors[essential..].iter_mut() {
+                if let Some(p) = c.postings.get(c.pos).filter(|p| p.doc == doc) {
+                    if slot.key.is_some() {
+                        let s = self.config.term_score(c.idf, p.tf, slot.len, avgdl);
+                        contrib[c.canon] = s;
+                        partial += s;
+                    }
+                    c.pos += 1;
+                }
+            }
+            if slot.key.is_none() {
+                continue;
+            }
+            let mut bound = partial + essential.checked_sub(1).map_or(0.0, |i| prefix[i]);
+            let mut pruned = false;
+            for c in cursors[..essential].iter_mut().rev() {
+                if below(bound, threshold) {
+                    pruned = true;
+                    break;
+                }
+                c.seek(doc);
+                match c.postings.get(c.pos).filter(|p| p.doc == doc) {
+                    Some(p) => {
+                        let s = self.config.term_score(c.idf, p.tf, slot.len, avgdl);
+                        contrib[c.canon] = s;
+                        bound += s - c.ub;
+                    }
+                    None => bound -= c.ub,
+                }
+            }
+            if !pruned && !below(bound, threshold) {
+                // Sum in query order so equal documents get bit-identical scores.
+                let score: f64 = contrib.iter().sum();
+                let key = slot.key.as_ref().expect("live slot has a key");
+                let pos = top.partition_point(|&(s, d)| {
+                    s > score || (s == score && self.key_of(d) < key)
+                });
+                if pos < k && filter(key) {
+                    top.insert(pos, (score, doc));
+                    top.truncate(k);
+                    if top.len() == k {
+                        threshold = top[k - 1].0;
+                        while essential < cursors.len() && below(prefix[essential], threshold) {
+                            essential += 1;
+                        }
+                    }
+                }
+            }
+            contrib.iter_mut().for_each(|c| *c = 0.0);
+        }
+        top.into_iter()
+            .map(|(score, doc)| KeywordHit {
+                key: self.key_of(doc).clone(),
+                score,
+            })
+            .collect()
+    }
+
+    fn key_of(&self, doc: DocNo) -> &K {
+        self.docs[doc as usize]
+            .key
+            .as_ref()
+            .expect("documents in the top k are live")
+    }
+
+    /// A short excerpt (about `max_chars` characters) of `key`'s text around the
+    /// densest cluster of `query`'s terms, with `…` marking cuts. `None` if `key` is
+    /// not indexed. Cost: analyses the words of the text (the first 16 KiB at most).
+    pub fn snippet(&self, key: &K, query: &str, max_chars: usize) -> Option<String> {
+        let text = self.text(key)?;
+        let terms: HashSet<String> = self.query_terms(query).into_iter().collect();
+        Some(make_snippet(&self.analyzer, text, &terms, max_chars))
+    }
+}
+
+/// Whether `bound` is certainly below `threshold`, with slack for rounding so that a
+/// document tying the k-th score is never pruned by accident.
+fn below(bound: f64, threshold: f64) -> bool {
+    bound + 1e-9 * threshold.abs().max(1.0) < threshold
+}
+
+struct Cursor<'a> {
+    postings: &'a [Posting],
+    pos: usize,
+    idf: f64,
+    ub: f64,
+    canon: usize,
+}
+
+impl Cursor<'_> {
+    fn current(&self) -> Option<DocNo> {
+        self.postings.get(self.pos).map(|p| p.doc)
+    }
+
+    /// Moves to the first posting with document number `>= doc` (galloping search).
+    fn seek(&mut self, doc: DocNo) {
+        let rest = &self.postings[self.pos..];
+        if rest.first().is_none_or(|p| p.doc >= doc) {
+            return;
+        }
+        let mut step = 1;
+        while step < rest.len() && rest[step].doc < doc {
+            step *= 2;
+        }
+        let lo = step / 2;
+        let hi = step.min(rest.len());
+        self.pos += lo + rest[lo..hi].partition_point(|p| p.doc < doc);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overwrite_replaces_old_text() {
+        let mut ix = KeywordIndex::new();
+        ix.upsert(1u32, "red apple");
+        ix.upsert(1u32, "green pear");
+        assert!(ix.search("apple", 10).is_empty());
+        assert_eq!(ix.search("pear", 10)[0].key, 1);
+        assert_eq!(ix.len(), 1);
+    }
+
+    #[test]
+    fn remove_makes_text_unfindable() {
+        let mut ix = KeywordIndex::new();
+        ix.upsert("a", "database outage");
+        ix.upsert("b", "database upgrade");
+        assert!(ix.remove(&"a"));
+        assert!(!ix.remove(&"a"));
+        let hits = ix.search("outage database", 10);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].key, "b");
+    }
+
+    #[test]
+    fn avgdl_follows_the_data() {
+        let mut ix = KeywordIndex::new();
+        ix.upsert(1u8, "alpha beta");
+        assert_eq!(ix.avgdl(), 2.0);
+        ix.upsert(2u8, "gamma delta epsilon zeta");
+        assert_eq!(ix.avgdl(), 3.0);
+        ix.remove(&1);
+        assert_eq!(ix.avgdl(), 4.0);
+        ix.remove(&2);
+        assert_eq!(ix.avgdl(), 0.0);
+    }
+
+    #[test]
+    fn renumbering_keeps_results() {
+        let mut ix = KeywordIndex::new();
+        for round in 0..3 {
+            for i in 0..1500u32 {
+                ix.upsert(i, &format!("item number{} round{round} common", i % 7));
+            }
+        }
+        assert_eq!(ix.len(), 1500);
+        assert!(ix.docs.len() < 3000, "dead slots are reclaimed");
+        let hits = ix.search("number3 round2", 5);
+        assert_eq!(hits.len(), 5);
+        assert!(hits.iter().all(|h| h.key % 7 == 3));
+        assert!(ix.search("round0", 5).is_empty());
+    }
+
+    #[test]
+    fn filter_excludes_keys_but_not_statistics() {
+        let mut ix = KeywordIndex::new();
+        ix.upsert(1u8, "kernel panic");
+        ix.upsert(2u8, "kernel panic panic");
+        let all = ix.search("panic", 10);
+        let odd = ix.search_filtered("panic", 10, |k| k % 2 == 1);
+        assert_eq!(odd.len(), 1);
+        assert_eq!(odd[0].key, 1);
+        let full = all.iter().find(|h| h.key == 1).map(|h| h.score);
+        assert_eq!(full, Some(odd[0].score));
+    }
+
+    #[test]
+    fn seek_finds_first_posting_at_or_after() {
+        let postings: Vec<Posting> = (0..100).map(|i| Posting { doc: i * 3, tf: 1 }).collect();
+        for target in 0..310 {
+            let mut c = Cursor {
+                postings: &postings,
+                pos: 5,
+                idf: 1.0,
+                ub: 1.0,
+                canon: 0,
+            };
+            c.seek(target);
+            let expect = postings
+                .iter()
+                .position(|p| p.doc >= target)
+                .unwrap_or(100)
+                .max(5);
+            assert_eq!(c.pos, expect, "target {target}");
+        }
+    }
+
+    #[test]
+    fn empty_query_and_zero_k() {
+        let mut ix = KeywordIndex::new();
+        ix.upsert(1u8, "something");
+        assert!(ix.search("the of and", 10).is_empty());
+        assert!(ix.search("something", 0).is_empty());
+        assert!(ix.search("unknownword", 3).is_empty());
+    }
+}

@@ -17,6 +17,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// How many times [`Database::transact`] retries a conflicting transaction.
+pub const TRANSACT_RETRIES: usize = 10_000;
+
 /// How hard a commit works to reach the disk before it is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {
@@ -289,7 +292,8 @@ impl Database {
     }
 
     /// Runs `f` in a fresh read-write transaction and commits it, retrying from scratch
-    /// (up to 64 times) when another commit conflicts. Returns `f`'s result and the
+    /// (with a short growing back-off, up to [`TRANSACT_RETRIES`] times) when another
+    /// commit conflicts. Returns `f`'s result and the
     /// commit version (the snapshot version if `f` wrote nothing).
     pub fn transact<T>(
         &self,
@@ -301,9 +305,14 @@ impl Database {
             let out = f(&mut txn)?;
             match txn.commit() {
                 Ok(v) => return Ok((out, v)),
-                Err(StorageError::Conflict(_)) if attempt < 64 => {
+                Err(StorageError::Conflict(_)) if attempt < TRANSACT_RETRIES => {
                     attempt += 1;
-                    std::thread::yield_now();
+                    if attempt < 4 {
+                        std::thread::yield_now();
+                    } else {
+                        let micros = (attempt as u64 * 20).min(2_000);
+                        std::thread::sleep(std::time::Duration::from_micros(micros));
+                    }
                 }
                 Err(e) => return Err(e),
             }

@@ -40,7 +40,7 @@ mod value;
 pub use catalog::{
     validate_name, BranchInfo, BranchStats, DEFAULT_BRANCH, DEFAULT_SPACE, MAX_NAME_LEN,
 };
-pub use engine::{now_micros, Database, DatabaseOptions, Durability};
+pub use engine::{now_micros, Database, DatabaseOptions, Durability, TRANSACT_RETRIES};
 pub use error::{Result, StorageError};
 pub use primitive::{
     tags, CatalogEvent, ChangedKey, CommitObserver, CommittedChange, Primitive, PrimitiveRegistry,

@@ -1,0 +1,249 @@
+//! Model-based property test: random operations against the engine and a plain in-memory
+//! model of versioned history, including transactions and close/reopen.
+
+use proptest::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+use strata_storage::{
+    tags, CommitVersion, Database, DatabaseOptions, Durability, Scope, Transaction, Value,
+    VersionedStore,
+};
+
+#[derive(Debug, Clone)]
+enum Op {
+    Put(u8, i64),
+    Delete(u8),
+    Get(u8),
+    /// Read as of the timestamp of the n-th commit so far (modulo count).
+    GetAsOf(u8, usize),
+    History(u8),
+    Scan,
+    Begin,
+    TxnPut(u8, i64),
+    TxnDelete(u8),
+    Commit,
+    Rollback,
+    Reopen,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let key = 0u8..6;
+    prop_oneof![
+        4 => (key.clone(), any::<i64>()).prop_map(|(k, v)| Op::Put(k, v)),
+        2 => key.clone().prop_map(Op::Delete),
+        3 => key.clone().prop_map(Op::Get),
+        2 => (key.clone(), 0usize..50).prop_map(|(k, n)| Op::GetAsOf(k, n)),
+        1 => key.clone().prop_map(Op::History),
+        1 => Just(Op::Scan),
+        1 => Just(Op::Begin),
+        2 => (key.clone(), any::<i64>()).prop_map(|(k, v)| Op::TxnPut(k, v)),
+        1 => key.clone().prop_map(Op::TxnDelete),
+        1 => Just(Op::Commit),
+        1 => Just(Op::Rollback),
+        1 => Just(Op::Reopen),
+    ]
+}
+
+/// The model: per key, versions newest last: (version, ts, value or tombstone).
+#[derive(Default)]
+struct Model {
+    keys: HashMap<Vec<u8>, Vec<(u64, u64, Option<i64>)>>,
+    commits: Vec<(u64, u64)>, // (version, ts)
+}
+
+impl Model {
+    fn latest(&self, k: &[u8]) -> Option<i64> {
+        self.keys.get(k).and_then(|h| h.last()).and_then(|e| e.2)
+    }
+    fn as_of(&self, k: &[u8], ts: u64) -> Option<i64> {
+        self.keys
+            .get(k)
+            .and_then(|h| h.iter().rev().find(|e| e.1 <= ts))
+            .and_then(|e| e.2)
+    }
+    fn apply(&mut self, version: u64, ts: u64, writes: &BTreeMap<Vec<u8>, Option<i64>>) {
+        for (k, v) in writes {
+            self.keys
+                .entry(k.clone())
+                .or_default()
+                .push((version, ts, *v));
+        }
+        self.commits.push((version, ts));
+    }
+}
+
+fn key(k: u8) -> Vec<u8> {
+    format!("k{k}").into_bytes()
+}
+
+fn int(v: &Value) -> i64 {
+    match v {
+        Value::Int(i) => *i,
+        other => panic!("expected int, got {other:?}"),
+    }
+}
+
+fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    let opts = DatabaseOptions::default().with_durability(Durability::Standard);
+    let mut db = Some(Database::open(&path, opts.clone()).expect("open"));
+    let scope = Scope::new(
+        db.as_ref().expect("db").branch_id("default").expect("id"),
+        "default",
+    );
+    let mut model = Model::default();
+    let mut txn: Option<(Transaction, BTreeMap<Vec<u8>, Option<i64>>)> = None;
+
+    for op in ops {
+        let d = db.as_ref().expect("db");
+        match op {
+            Op::Put(k, v) => {
+                let (_, ver) = d
+                    .transact(|t| t.put(&scope, tags::KV, &key(k), Value::Int(v)))
+                    .expect("put");
+                let ts = d.head_timestamp();
+                let mut w = BTreeMap::new();
+                w.insert(key(k), Some(v));
+                prop_assert!(model.commits.last().is_none_or(|c| c.0 < ver.0 && c.1 < ts));
+                model.apply(ver.0, ts, &w);
+            }
+            Op::Delete(k) => {
+                let (existed, ver) = d
+                    .transact(|t| t.delete(&scope, tags::KV, &key(k)))
+                    .expect("delete");
+                prop_assert_eq!(existed, model.latest(&key(k)).is_some());
+                if existed {
+                    let mut w = BTreeMap::new();
+                    w.insert(key(k), None);
+                    model.apply(ver.0, d.head_timestamp(), &w);
+                }
+            }
+            Op::Get(k) => {
+                let got = d.read().get(&scope, tags::KV, &key(k)).expect("get");
+                prop_assert_eq!(got.map(|v| int(&v.value)), model.latest(&key(k)));
+            }
+            Op::GetAsOf(k, n) => {
+                if model.commits.is_empty() {
+                    continue;
+                }
+                let ts = model.commits[n % model.commits.len()].1;
+                let got = d
+                    .read()
+                    .get_as_of(&scope, tags::KV, &key(k), ts)
+                    .expect("as_of");
+                prop_assert_eq!(got.map(|v| int(&v.value)), model.as_of(&key(k), ts));
+                // One microsecond before the first commit: nothing.
+                let first = model.commits[0].1 - 1;
+                prop_assert!(d
+                    .read()
+                    .get_as_of(&scope, tags::KV, &key(k), first)
+                    .expect("as_of")
+                    .is_none());
+            }
+            Op::History(k) => {
+                let got: Vec<(u64, u64, Option<i64>)> = d
+                    .read()
+                    .history(&scope, tags::KV, &key(k))
+                    .expect("history")
+                    .into_iter()
+                    .map(|e| (e.version.0, e.timestamp, e.value.as_ref().map(int)))
+                    .collect();
+                let mut want = model.keys.get(&key(k)).cloned().unwrap_or_default();
+                want.reverse();
+                prop_assert_eq!(got, want);
+            }
+            Op::Scan => {
+                let page = d
+                    .read()
+                    .scan(&scope, tags::KV, b"k", None, None)
+                    .expect("scan");
+                let got: Vec<(Vec<u8>, i64)> = page
+                    .entries
+                    .into_iter()
+                    .map(|(k, v)| (k, int(&v.value)))
+                    .collect();
+                let mut want: Vec<(Vec<u8>, i64)> = model
+                    .keys
+                    .keys()
+                    .filter_map(|k| model.latest(k).map(|v| (k.clone(), v)))
+                    .collect();
+                want.sort();
+                prop_assert_eq!(got, want);
+            }
+            Op::Begin => {
+                if txn.is_none() {
+                    txn = Some((d.begin(false), BTreeMap::new()));
+                }
+            }
+            Op::TxnPut(k, v) => {
+                if let Some((t, w)) = txn.as_mut() {
+                    t.put(&scope, tags::KV, &key(k), Value::Int(v))
+                        .expect("txn put");
+                    w.insert(key(k), Some(v));
+                    // read-your-writes
+                    let got = t.get(&scope, tags::KV, &key(k)).expect("get");
+                    prop_assert_eq!(got.map(|v| int(&v.value)), Some(v));
+                }
+            }
+            Op::TxnDelete(k) => {
+                if let Some((t, w)) = txn.as_mut() {
+                    let visible = t.get(&scope, tags::KV, &key(k)).expect("get").is_some();
+                    let existed = t.delete(&scope, tags::KV, &key(k)).expect("txn delete");
+                    prop_assert_eq!(existed, visible);
+                    if existed {
+                        w.insert(key(k), None);
+                    }
+                }
+            }
+            Op::Commit => {
+                if let Some((t, w)) = txn.take() {
+                    let snap = t.snapshot_version().0;
+                    let conflict = w.keys().any(|k| {
+                        model
+                            .keys
+                            .get(k)
+                            .and_then(|h| h.last())
+                            .is_some_and(|e| e.0 > snap)
+                    });
+                    match t.commit() {
+                        Ok(ver) => {
+                            prop_assert!(!conflict, "commit should have conflicted");
+                            if !w.is_empty() {
+                                model.apply(ver.0, d.head_timestamp(), &w);
+                            }
+                        }
+                        Err(e) => {
+                            prop_assert!(conflict, "unexpected commit error {e}");
+                        }
+                    }
+                }
+            }
+            Op::Rollback => {
+                if let Some((t, _)) = txn.take() {
+                    t.rollback();
+                }
+            }
+            Op::Reopen => {
+                if let Some((t, _)) = txn.take() {
+                    t.rollback();
+                }
+                drop(db.take());
+                db = Some(Database::open(&path, opts.clone()).expect("reopen"));
+                let d = db.as_ref().expect("db");
+                prop_assert_eq!(
+                    d.committed_version(),
+                    CommitVersion(model.commits.last().map_or(0, |c| c.0))
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+    #[test]
+    fn engine_matches_model(ops in proptest::collection::vec(op(), 1..60)) {
+        run(ops)?;
+    }
+}

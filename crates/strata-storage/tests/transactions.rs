@@ -1,0 +1,257 @@
+//! Transactions: conflicts, read-only, atomicity, time travel across deletes and reopen.
+
+use std::sync::{Arc, Barrier};
+use strata_storage::{tags, Database, DatabaseOptions, StorageError, Value, VersionedStore};
+
+fn kv(db: &Database, k: &str) -> Option<Value> {
+    let scope = db.default_scope();
+    db.read()
+        .get(&scope, tags::KV, k.as_bytes())
+        .expect("get")
+        .map(|v| v.value)
+}
+
+#[test]
+fn first_committer_wins() {
+    let db = Database::open_temporary().expect("open");
+    let s = db.default_scope();
+    let mut a = db.begin(false);
+    let mut b = db.begin(false);
+    a.put(&s, tags::KV, b"x", Value::Int(1)).expect("put");
+    b.put(&s, tags::KV, b"x", Value::Int(2)).expect("put");
+    a.commit().expect("first commit wins");
+    let err = b.commit().expect_err("second must conflict");
+    assert!(matches!(err, StorageError::Conflict(_)), "{err}");
+    assert_eq!(kv(&db, "x"), Some(Value::Int(1)));
+}
+
+#[test]
+fn disjoint_writes_do_not_conflict() {
+    let db = Database::open_temporary().expect("open");
+    let s = db.default_scope();
+    let mut a = db.begin(false);
+    let mut b = db.begin(false);
+    a.put(&s, tags::KV, b"x", Value::Int(1)).expect("put");
+    b.put(&s, tags::KV, b"y", Value::Int(2)).expect("put");
+    a.commit().expect("commit");
+    b.commit().expect("commit");
+}
+
+#[test]
+fn conflicts_from_two_threads_lose_no_update() {
+    let db = Database::open_temporary().expect("open");
+    let s = db.default_scope();
+    db.transact(|t| t.put(&s, tags::KV, b"counter", Value::Int(0)))
+        .expect("init");
+    let threads = 4;
+    let per = 200;
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let db = db.clone();
+            let s = s.clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                for _ in 0..per {
+                    db.transact(|t| {
+                        let cur = t
+                            .get(&s, tags::KV, b"counter")?
+                            .and_then(|v| v.value.as_int())
+                            .unwrap_or(0);
+                        t.put(&s, tags::KV, b"counter", Value::Int(cur + 1))
+                    })
+                    .expect("increment");
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("thread");
+    }
+    assert_eq!(kv(&db, "counter"), Some(Value::Int((threads * per) as i64)));
+}
+
+#[test]
+fn read_only_refuses_writes() {
+    let db = Database::open_temporary().expect("open");
+    let s = db.default_scope();
+    let mut t = db.begin(true);
+    let err = t.put(&s, tags::KV, b"x", Value::Null).expect_err("refused");
+    assert!(matches!(err, StorageError::NotAllowed(_)));
+    let err = t.delete(&s, tags::KV, b"x").expect_err("refused");
+    assert!(matches!(err, StorageError::NotAllowed(_)));
+}
+
+#[test]
+fn snapshot_is_stable_and_rollback_discards() {
+    let db = Database::open_temporary().expect("open");
+    let s = db.default_scope();
+    db.transact(|t| t.put(&s, tags::KV, b"a", Value::Int(1)))
+        .expect("put");
+    let snap = db.read();
+    db.transact(|t| t.put(&s, tags::KV, b"a", Value::Int(2)))
+        .expect("put");
+    assert_eq!(
+        snap.get(&s, tags::KV, b"a").expect("get").map(|v| v.value),
+        Some(Value::Int(1))
+    );
+    let mut t = db.begin(false);
+    t.put(&s, tags::KV, b"a", Value::Int(3)).expect("put");
+    t.put(&s, tags::KV, b"b", Value::Int(3)).expect("put");
+    t.rollback();
+    assert_eq!(kv(&db, "a"), Some(Value::Int(2)));
+    assert_eq!(kv(&db, "b"), None);
+}
+
+#[test]
+fn multi_key_commit_is_atomic_and_one_version() {
+    let db = Database::open_temporary().expect("open");
+    let s = db.default_scope();
+    let mut t = db.begin(false);
+    for i in 0..10 {
+        t.put(&s, tags::KV, format!("k{i}").as_bytes(), Value::Int(i))
+            .expect("put");
+    }
+    let v = t.commit().expect("commit");
+    let r = db.read();
+    for i in 0..10 {
+        let got = r
+            .get(&s, tags::KV, format!("k{i}").as_bytes())
+            .expect("get")
+            .expect("present");
+        assert_eq!(got.version, v);
+    }
+}
+
+#[test]
+fn time_travel_across_delete_and_recreate_survives_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    let (t1, t2, t3);
+    {
+        let db = Database::open(&path, DatabaseOptions::default()).expect("open");
+        let s = db.default_scope();
+        db.transact(|t| t.put(&s, tags::KV, b"k", Value::from("one")))
+            .expect("put");
+        t1 = db.head_timestamp();
+        db.transact(|t| t.delete(&s, tags::KV, b"k"))
+            .expect("delete");
+        t2 = db.head_timestamp();
+        db.transact(|t| t.put(&s, tags::KV, b"k", Value::from("two")))
+            .expect("put");
+        t3 = db.head_timestamp();
+        assert!(t1 < t2 && t2 < t3);
+    }
+    let db = Database::open(&path, DatabaseOptions::default()).expect("reopen");
+    let s = db.default_scope();
+    let r = db.read();
+    let at = |ts| {
+        r.get_as_of(&s, tags::KV, b"k", ts)
+            .expect("as_of")
+            .map(|v| v.value)
+    };
+    assert_eq!(at(t1 - 1), None);
+    assert_eq!(at(t1), Some(Value::from("one")));
+    assert_eq!(at(t2), None);
+    assert_eq!(at(t3), Some(Value::from("two")));
+    let h = r.history(&s, tags::KV, b"k").expect("history");
+    assert_eq!(h.len(), 3);
+    assert_eq!(h[0].value, Some(Value::from("two")));
+    assert_eq!(h[1].value, None);
+    assert_eq!(h[1].timestamp, t2);
+    // New commits after reopen still get later timestamps and versions.
+    let (_, v) = db
+        .transact(|t| t.put(&s, tags::KV, b"k", Value::from("three")))
+        .expect("put");
+    assert!(v.0 == 4 && db.head_timestamp() > t3);
+}
+
+#[test]
+fn scan_paginates_exactly_and_sees_own_writes() {
+    let db = Database::open_temporary().expect("open");
+    let s = db.default_scope();
+    db.transact(|t| {
+        for i in 0..25 {
+            t.put(
+                &s,
+                tags::KV,
+                format!("user:{i:03}").as_bytes(),
+                Value::Int(i),
+            )?;
+        }
+        t.put(&s, tags::KV, b"other", Value::Null)
+    })
+    .expect("fill");
+    let r = db.read();
+    let mut after: Option<Vec<u8>> = None;
+    let mut seen = Vec::new();
+    loop {
+        let page = r
+            .scan(&s, tags::KV, b"user:", after.as_deref(), Some(10))
+            .expect("scan");
+        seen.extend(page.entries.iter().map(|(k, _)| k.clone()));
+        match page.next_after {
+            Some(a) => after = Some(a),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 25);
+    assert!(seen.windows(2).all(|w| w[0] < w[1]));
+    let mut t = db.begin(false);
+    t.put(&s, tags::KV, b"user:0005x", Value::Int(99))
+        .expect("put");
+    t.delete(&s, tags::KV, b"user:000").expect("delete");
+    let page = t.scan(&s, tags::KV, b"user:", None, Some(6)).expect("scan");
+    let keys: Vec<String> = page
+        .entries
+        .iter()
+        .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "user:0005x",
+            "user:001",
+            "user:002",
+            "user:003",
+            "user:004",
+            "user:005"
+        ]
+    );
+}
+
+#[test]
+fn bad_paths_give_clear_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("no/such/parent/db");
+    let err = Database::open(&missing, DatabaseOptions::default()).expect_err("missing parent");
+    assert!(matches!(err, StorageError::NotFound(_)), "{err}");
+    let file = dir.path().join("file");
+    std::fs::write(&file, b"x").expect("write");
+    let err = Database::open(&file, DatabaseOptions::default()).expect_err("file");
+    assert!(matches!(err, StorageError::InvalidInput(_)), "{err}");
+}
+
+#[test]
+fn same_directory_twice_shares_one_engine() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = Database::open(dir.path().join("db"), DatabaseOptions::default()).expect("open");
+    let b = Database::open(dir.path().join("db"), DatabaseOptions::default()).expect("open again");
+    let s = a.default_scope();
+    a.transact(|t| t.put(&s, tags::KV, b"x", Value::Int(7)))
+        .expect("put");
+    assert_eq!(kv(&b, "x"), Some(Value::Int(7)));
+}
+
+#[test]
+fn temporary_database_removes_its_directory() {
+    let db = Database::open_temporary().expect("open");
+    let path = db.path().to_path_buf();
+    let s = db.default_scope();
+    db.transact(|t| t.put(&s, tags::KV, b"x", Value::Int(1)))
+        .expect("put");
+    assert!(path.exists());
+    drop(db);
+    assert!(!path.exists(), "{} should be gone", path.display());
+}

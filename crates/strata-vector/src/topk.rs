@@ -1,0 +1,90 @@
+//! Bounded top-k selection: keeps the `k` best `(score, id)` pairs seen so far.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+/// A scored point id. Ordered so that the *worst* entry is the heap's maximum: lower
+/// score is worse, and on equal scores the larger id is worse (deterministic ties).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Scored {
+    pub(crate) score: f32,
+    pub(crate) id: u32,
+}
+
+impl PartialEq for Scored {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Scored {}
+impl PartialOrd for Scored {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scored {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Reverse score order: a greater element is a worse hit.
+        other
+            .score
+            .total_cmp(&self.score)
+            .then(self.id.cmp(&other.id))
+    }
+}
+
+/// Keeps the best `k` entries in a max-heap of the worst. Cost: O(log k) per push,
+/// O(k) memory.
+pub(crate) struct TopK {
+    k: usize,
+    heap: BinaryHeap<Scored>,
+}
+
+impl TopK {
+    pub(crate) fn new(k: usize) -> Self {
+        TopK {
+            k,
+            heap: BinaryHeap::with_capacity(k.min(4096) + 1),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push(&mut self, score: f32, id: u32) {
+        if self.k == 0 {
+            return;
+        }
+        let cand = Scored { score, id };
+        if self.heap.len() < self.k {
+            self.heap.push(cand);
+        } else if let Some(mut worst) = self.heap.peek_mut() {
+            if cand < *worst {
+                *worst = cand;
+            }
+        }
+    }
+
+    /// The kept entries, best first.
+    pub(crate) fn into_sorted(self) -> Vec<Scored> {
+        self.heap.into_sorted_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn matches_full_sort(scores in prop::collection::vec(-100i32..100, 0..300), k in 0usize..20) {
+            let mut top = TopK::new(k);
+            for (i, s) in scores.iter().enumerate() {
+                top.push(*s as f32, i as u32);
+            }
+            let got: Vec<(f32, u32)> = top.into_sorted().iter().map(|s| (s.score, s.id)).collect();
+            let mut all: Vec<(f32, u32)> = scores.iter().enumerate().map(|(i, s)| (*s as f32, i as u32)).collect();
+            all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            all.truncate(k);
+            prop_assert_eq!(got, all);
+        }
+    }
+}

@@ -27,6 +27,8 @@
 //! ```
 #![doc = "See `ARCHITECTURE.md` at the repository root for the on-disk layout."]
 
+mod branch;
+mod bundle;
 mod catalog;
 mod engine;
 mod error;
@@ -37,6 +39,8 @@ mod store;
 mod txn;
 mod value;
 
+pub use branch::{BranchDiff, DiffEntry, DiffKind, MergeOutcome, MergeStrategy};
+pub use bundle::{BundleInfo, ExportSummary, ImportSummary, BUNDLE_FORMAT_VERSION};
 pub use catalog::{
     validate_name, BranchInfo, BranchStats, DEFAULT_BRANCH, DEFAULT_SPACE, MAX_NAME_LEN,
 };

@@ -1,0 +1,339 @@
+//! Branches, spaces and bundles.
+
+use proptest::prelude::*;
+use strata_storage::{
+    tags, Database, DatabaseOptions, DiffKind, MergeStrategy, Scope, StorageError, Value,
+    VersionedStore,
+};
+
+fn put(db: &Database, scope: &Scope, k: &str, v: i64) {
+    db.transact(|t| t.put(scope, tags::KV, k.as_bytes(), Value::Int(v)))
+        .expect("put");
+}
+
+fn del(db: &Database, scope: &Scope, k: &str) {
+    db.transact(|t| t.delete(scope, tags::KV, k.as_bytes()))
+        .expect("delete");
+}
+
+fn get(db: &Database, scope: &Scope, k: &str) -> Option<i64> {
+    db.read()
+        .get(scope, tags::KV, k.as_bytes())
+        .expect("get")
+        .and_then(|v| v.value.as_int())
+}
+
+fn scope(db: &Database, branch: &str) -> Scope {
+    Scope::new(db.branch_id(branch).expect("branch"), "default")
+}
+
+#[test]
+fn fork_is_isolated_in_both_directions() {
+    let db = Database::open_temporary().expect("open");
+    let main = scope(&db, "default");
+    for i in 0..10 {
+        put(&db, &main, &format!("k{i}"), i);
+    }
+    let (_, copied) = db.fork_branch("default", "exp").expect("fork");
+    assert_eq!(copied, 10);
+    let exp = scope(&db, "exp");
+    assert_eq!(get(&db, &exp, "k3"), Some(3));
+    put(&db, &exp, "k3", 33);
+    del(&db, &exp, "k4");
+    put(&db, &exp, "new", 1);
+    put(&db, &main, "k5", 55);
+    assert_eq!(get(&db, &main, "k3"), Some(3));
+    assert_eq!(get(&db, &main, "k4"), Some(4));
+    assert_eq!(get(&db, &main, "new"), None);
+    assert_eq!(get(&db, &exp, "k5"), Some(5));
+    assert_eq!(get(&db, &exp, "k4"), None);
+    // Listing merges inherited and own keys.
+    let keys: Vec<_> = db
+        .read()
+        .scan(&exp, tags::KV, b"", None, None)
+        .expect("scan")
+        .entries
+        .into_iter()
+        .map(|(k, _)| String::from_utf8(k).expect("utf8"))
+        .collect();
+    assert_eq!(keys.len(), 10);
+    assert!(keys.contains(&"new".to_string()) && !keys.contains(&"k4".to_string()));
+    // History on the fork includes the parent's history before the fork.
+    let h = db.read().history(&exp, tags::KV, b"k3").expect("history");
+    assert_eq!(h.len(), 2);
+    assert_eq!(db.branch_stats(exp.branch).live_keys, 10);
+    // The parent cannot be deleted while a fork shares its data.
+    let err = db.delete_branch("default").expect_err("default");
+    assert!(matches!(err, StorageError::NotAllowed(_)));
+    db.create_branch("solo").expect("create");
+    db.fork_branch("solo", "solo-fork").expect("fork");
+    assert!(matches!(
+        db.delete_branch("solo"),
+        Err(StorageError::NotAllowed(_))
+    ));
+    db.delete_branch("solo-fork").expect("delete fork");
+    db.delete_branch("solo")
+        .expect("delete parent after its fork");
+}
+
+#[test]
+fn fork_of_fork_reads_through_the_chain() {
+    let db = Database::open_temporary().expect("open");
+    let main = scope(&db, "default");
+    put(&db, &main, "a", 1);
+    db.fork_branch("default", "b1").expect("fork");
+    let b1 = scope(&db, "b1");
+    put(&db, &b1, "b", 2);
+    put(&db, &main, "a", 100); // after the fork: invisible to b1 and b2
+    db.fork_branch("b1", "b2").expect("fork");
+    let b2 = scope(&db, "b2");
+    assert_eq!(get(&db, &b2, "a"), Some(1));
+    assert_eq!(get(&db, &b2, "b"), Some(2));
+    let ts = db.head_timestamp();
+    put(&db, &b2, "a", 3);
+    assert_eq!(
+        db.read()
+            .get_as_of(&b2, tags::KV, b"a", ts)
+            .expect("as_of")
+            .map(|v| v.value),
+        Some(Value::Int(1))
+    );
+}
+
+#[test]
+fn diff_and_merge() {
+    let db = Database::open_temporary().expect("open");
+    let main = scope(&db, "default");
+    put(&db, &main, "same", 1);
+    put(&db, &main, "edit", 1);
+    put(&db, &main, "gone", 1);
+    db.fork_branch("default", "feature").expect("fork");
+    let feat = scope(&db, "feature");
+    put(&db, &feat, "edit", 2);
+    del(&db, &feat, "gone");
+    put(&db, &feat, "added", 1);
+    let d = db.diff_branches("default", "feature").expect("diff");
+    assert_eq!(
+        (
+            d.count(DiffKind::Added),
+            d.count(DiffKind::Removed),
+            d.count(DiffKind::Modified)
+        ),
+        (1, 1, 1)
+    );
+    let out = db
+        .merge_branches("feature", "default", MergeStrategy::Strict)
+        .expect("no conflicts");
+    assert_eq!(out.applied, 3);
+    assert_eq!(get(&db, &main, "edit"), Some(2));
+    assert_eq!(get(&db, &main, "gone"), None);
+    assert_eq!(get(&db, &main, "added"), Some(1));
+    assert!(db
+        .diff_branches("default", "feature")
+        .expect("diff")
+        .entries
+        .is_empty());
+}
+
+#[test]
+fn strict_merge_refuses_conflicts_and_lww_takes_the_later_write() {
+    let db = Database::open_temporary().expect("open");
+    let main = scope(&db, "default");
+    put(&db, &main, "x", 0);
+    put(&db, &main, "y", 0);
+    db.fork_branch("default", "f").expect("fork");
+    let f = scope(&db, "f");
+    put(&db, &f, "x", 1); // source first
+    put(&db, &main, "x", 2); // target later: target wins x under LWW
+    put(&db, &main, "y", 3); // target first
+    put(&db, &f, "y", 4); // source later: source wins y
+    put(&db, &f, "z", 5); // only on source
+    let err = db
+        .merge_branches("f", "default", MergeStrategy::Strict)
+        .expect_err("conflicts");
+    let msg = err.to_string();
+    assert!(matches!(err, StorageError::Conflict(_)));
+    assert!(msg.contains("x") && msg.contains("y"), "{msg}");
+    assert_eq!(
+        get(&db, &main, "z"),
+        None,
+        "strict merge must apply nothing"
+    );
+    let out = db
+        .merge_branches("f", "default", MergeStrategy::LastWriterWins)
+        .expect("lww");
+    assert_eq!(out.conflicts.len(), 2);
+    assert_eq!(get(&db, &main, "x"), Some(2));
+    assert_eq!(get(&db, &main, "y"), Some(4));
+    assert_eq!(get(&db, &main, "z"), Some(5));
+}
+
+#[test]
+fn spaces_isolate_and_delete() {
+    let db = Database::open_temporary().expect("open");
+    let b = db.branch_id("default").expect("id");
+    let a = Scope::new(b, "alpha");
+    let d = Scope::new(b, "default");
+    db.create_space(b, "alpha").expect("create");
+    put(&db, &a, "k", 1);
+    assert_eq!(get(&db, &d, "k"), None);
+    assert_eq!(get(&db, &a, "k"), Some(1));
+    assert!(db.list_spaces(b).contains(&"alpha".to_string()));
+    let err = db.delete_space(b, "alpha", false).expect_err("non-empty");
+    assert!(matches!(err, StorageError::NotAllowed(_)));
+    db.delete_space(b, "alpha", true).expect("force");
+    assert!(!db.space_exists(b, "alpha"));
+    assert_eq!(get(&db, &a, "k"), None);
+    assert_eq!(db.branch_stats(b).live_keys, 0);
+    db.create_space(b, "empty").expect("create");
+    db.delete_space(b, "empty", false)
+        .expect("empty space deletes");
+    assert!(matches!(
+        db.create_space(b, "bad/name"),
+        Err(StorageError::InvalidInput(_))
+    ));
+}
+
+#[test]
+fn branches_and_spaces_survive_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    {
+        let db = Database::open(&path, DatabaseOptions::default()).expect("open");
+        let main = scope(&db, "default");
+        put(&db, &main, "k", 1);
+        db.fork_branch("default", "f").expect("fork");
+        let f = Scope::new(db.branch_id("f").expect("id"), "notes");
+        put(&db, &f, "n", 2);
+    }
+    let db = Database::open(&path, DatabaseOptions::default()).expect("reopen");
+    assert_eq!(db.list_branches(), ["default", "f"]);
+    let fid = db.branch_id("f").expect("id");
+    assert!(db.space_exists(fid, "notes"));
+    assert_eq!(get(&db, &Scope::new(fid, "notes"), "n"), Some(2));
+    assert_eq!(get(&db, &Scope::new(fid, "default"), "k"), Some(1));
+    assert_eq!(db.branch_stats(fid).live_keys, 2);
+    assert!(db.time_range("f").expect("range").is_some());
+}
+
+#[test]
+fn bundle_round_trip_keeps_values_and_history() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bundle = dir.path().join("b.bundle");
+    let src = Database::open_temporary().expect("open");
+    let main = scope(&src, "default");
+    put(&src, &main, "a", 1);
+    put(&src, &main, "a", 2);
+    put(&src, &main, "b", 1);
+    del(&src, &main, "b");
+    let other = Scope::new(main.branch, "other");
+    put(&src, &other, "c", 3);
+    let exp = src.export_branch("default", &bundle).expect("export");
+    assert_eq!(exp.key_count, 3);
+    assert_eq!(exp.entry_count, 5);
+    let info = src.validate_bundle(&bundle).expect("valid");
+    assert_eq!(info.branch, "default");
+
+    let dst = Database::open(dir.path().join("dst"), DatabaseOptions::default()).expect("open");
+    let err = dst
+        .import_branch(&bundle, None)
+        .expect_err("default exists");
+    assert!(matches!(err, StorageError::AlreadyExists(_)));
+    let imp = dst
+        .import_branch(&bundle, Some("restored"))
+        .expect("import");
+    assert_eq!(imp.key_count, 3);
+    let r = scope(&dst, "restored");
+    assert_eq!(get(&dst, &r, "a"), Some(2));
+    assert_eq!(get(&dst, &r, "b"), None);
+    let rid = dst.branch_id("restored").expect("id");
+    assert_eq!(get(&dst, &Scope::new(rid, "other"), "c"), Some(3));
+    let hs = src.read().history(&main, tags::KV, b"a").expect("h");
+    let hd = dst.read().history(&r, tags::KV, b"a").expect("h");
+    let strip = |h: Vec<strata_storage::HistoryEntry>| -> Vec<_> {
+        h.into_iter().map(|e| (e.value, e.timestamp)).collect()
+    };
+    assert_eq!(strip(hs), strip(hd));
+    assert_eq!(dst.branch_stats(rid).live_keys, 2);
+    // as_of on the imported branch answers as on the source.
+    let first_ts = src
+        .read()
+        .history(&main, tags::KV, b"a")
+        .expect("h")
+        .last()
+        .expect("v")
+        .timestamp;
+    assert_eq!(
+        dst.read()
+            .get_as_of(&r, tags::KV, b"a", first_ts)
+            .expect("as_of")
+            .map(|v| v.value),
+        Some(Value::Int(1))
+    );
+    // New commits on the destination still get fresh versions after the import.
+    put(&dst, &r, "a", 9);
+    assert_eq!(get(&dst, &r, "a"), Some(9));
+}
+
+fn sample_bundle() -> &'static Vec<u8> {
+    static BYTES: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BYTES.get_or_init(make_sample_bundle)
+}
+
+fn empty_db() -> &'static Database {
+    static DB: std::sync::OnceLock<Database> = std::sync::OnceLock::new();
+    DB.get_or_init(|| Database::open_temporary().expect("open"))
+}
+
+fn make_sample_bundle() -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Database::open_temporary().expect("open");
+    let s = scope(&db, "default");
+    for i in 0..20 {
+        put(&db, &s, &format!("key{i}"), i);
+    }
+    let p = dir.path().join("s.bundle");
+    db.export_branch("default", &p).expect("export");
+    std::fs::read(&p).expect("read")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, .. ProptestConfig::default() })]
+    #[test]
+    fn damaged_bundles_are_rejected_and_change_nothing(flip in any::<prop::sample::Index>(), bit in 0u8..8, cut in any::<prop::sample::Index>(), truncate in any::<bool>()) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut bytes = sample_bundle().clone();
+        if truncate {
+            let at = cut.index(bytes.len());
+            bytes.truncate(at);
+        } else {
+            let at = flip.index(bytes.len());
+            bytes[at] ^= 1 << bit;
+        }
+        let p = dir.path().join("bad.bundle");
+        std::fs::write(&p, &bytes).expect("write");
+        let db = empty_db();
+        let before = db.list_branches();
+        prop_assert!(db.validate_bundle(&p).is_err());
+        let err = db.import_branch(&p, Some("x")).expect_err("rejected");
+        prop_assert!(err.to_string().contains("bad.bundle"), "error should name the file: {}", err);
+        prop_assert_eq!(db.list_branches(), before);
+        prop_assert_eq!(db.committed_version().0, 0);
+    }
+}
+
+#[test]
+fn foreign_files_are_rejected() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("x.bundle");
+    std::fs::write(&p, b"{\"not\": \"a bundle\"}").expect("write");
+    let db = Database::open_temporary().expect("open");
+    assert!(matches!(
+        db.validate_bundle(&p),
+        Err(StorageError::Corrupt { .. })
+    ));
+    assert!(matches!(
+        db.validate_bundle(dir.path().join("missing")),
+        Err(StorageError::NotFound(_))
+    ));
+}

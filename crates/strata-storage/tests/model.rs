@@ -43,10 +43,15 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// One version in the model: (version, timestamp, value or tombstone).
+type ModelVersion = (u64, u64, Option<i64>);
+/// Buffered writes of an open transaction.
+type Pending = BTreeMap<Vec<u8>, Option<i64>>;
+
 /// The model: per key, versions newest last: (version, ts, value or tombstone).
 #[derive(Default)]
 struct Model {
-    keys: HashMap<Vec<u8>, Vec<(u64, u64, Option<i64>)>>,
+    keys: HashMap<Vec<u8>, Vec<ModelVersion>>,
     commits: Vec<(u64, u64)>, // (version, ts)
 }
 
@@ -92,7 +97,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         "default",
     );
     let mut model = Model::default();
-    let mut txn: Option<(Transaction, BTreeMap<Vec<u8>, Option<i64>>)> = None;
+    let mut txn: Option<(Transaction, Pending)> = None;
 
     for op in ops {
         let d = db.as_ref().expect("db");

@@ -1,6 +1,6 @@
 //! The JSON primitive's one error type.
 
-use crate::path::PathError;
+use crate::path::{JsonPath, PathError};
 use strata_storage::{StorageError, Value, MAX_NESTING};
 
 /// Everything that can go wrong reading or writing JSON documents.
@@ -11,8 +11,13 @@ use strata_storage::{StorageError, Value, MAX_NESTING};
 #[non_exhaustive]
 pub enum JsonError {
     /// The path string is not valid JSONPath (or uses unsupported syntax).
-    #[error("invalid JSONPath: {0}")]
-    Path(#[from] PathError),
+    #[error("invalid JSONPath {path:?}: {source}")]
+    Path {
+        /// The path as given.
+        path: String,
+        /// Where and why parsing failed.
+        source: PathError,
+    },
     /// The document key is empty, too long or contains a NUL byte.
     #[error("invalid document key: {0}")]
     InvalidKey(String),
@@ -73,11 +78,19 @@ pub enum JsonError {
 }
 
 impl JsonError {
+    /// Parses `path`, wrapping a failure in [`JsonError::Path`] with the path text.
+    pub(crate) fn parse_path(path: &str) -> Result<JsonPath, JsonError> {
+        JsonPath::parse(path).map_err(|source| JsonError::Path {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
     /// A stable, short machine-readable code for the error kind. Storage errors keep
     /// the storage engine's codes.
     pub fn code(&self) -> &'static str {
         match self {
-            JsonError::Path(_) => "invalid_path",
+            JsonError::Path { .. } => "invalid_path",
             JsonError::InvalidKey(_) => "invalid_key",
             JsonError::NotSingular { .. } => "not_singular",
             JsonError::TypeMismatch { .. } => "type_mismatch",

@@ -177,7 +177,12 @@ pub fn delete(doc: &mut Value, path: &JsonPath) -> Result<usize, JsonError> {
 
 /// Builds the value to insert when the path leaves the existing document at segment
 /// `first` (`rest` are the segments below the new member or element).
-fn build(path: &JsonPath, first: usize, rest: &[Segment], value: Value) -> Result<Value, JsonError> {
+fn build(
+    path: &JsonPath,
+    first: usize,
+    rest: &[Segment],
+    value: Value,
+) -> Result<Value, JsonError> {
     if let Some(bad) = rest
         .iter()
         .position(|s| matches!(s, Segment::Index(i) if *i != 0))
@@ -251,7 +256,12 @@ type Match<'a> = (Vec<Loc>, &'a Value);
 
 /// Applies `segments` to `start`; `root` is what `$` means inside filters. With
 /// `track`, each match carries its normalized location (object keys are cloned).
-fn select<'a>(root: &'a Value, start: &'a Value, segments: &[Segment], track: bool) -> Vec<Match<'a>> {
+fn select<'a>(
+    root: &'a Value,
+    start: &'a Value,
+    segments: &[Segment],
+    track: bool,
+) -> Vec<Match<'a>> {
     let mut current: Vec<Match<'a>> = vec![(Vec::new(), start)];
     for seg in segments {
         let mut next = Vec::new();
@@ -322,7 +332,9 @@ fn test(root: &Value, node: &Value, filter: &Filter) -> bool {
         Filter::Or(items) => items.iter().any(|f| test(root, node, f)),
         Filter::And(items) => items.iter().all(|f| test(root, node, f)),
         Filter::Not(inner) => !test(root, node, inner),
-        Filter::Exists(q) => !select(root, query_start(root, node, q), &q.segments, false).is_empty(),
+        Filter::Exists(q) => {
+            !select(root, query_start(root, node, q), &q.segments, false).is_empty()
+        }
         Filter::Compare(left, op, right) => {
             compare(operand(root, node, left), *op, operand(root, node, right))
         }
@@ -385,8 +397,7 @@ fn values_equal(a: &Value, b: &Value) -> bool {
         }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
-                && x
-                    .iter()
+                && x.iter()
                     .all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
         }
         _ => a == b,
@@ -458,10 +469,7 @@ mod tests {
             get_json(&d, "$.store.book[*].title"),
             Some(doc(json!(["A", "B", "C", "D"])))
         );
-        assert_eq!(
-            get_json(&d, "$.store.*.price"),
-            Some(doc(json!([20])))
-        );
+        assert_eq!(get_json(&d, "$.store.*.price"), Some(doc(json!([20]))));
         assert_eq!(
             get_json(&d, "$.store.bicycle.*"),
             Some(doc(json!(["red", 20])))
@@ -586,13 +594,29 @@ mod tests {
         let original = doc(json!({"a": 1, "list": [1, 2], "o": {}}));
         let cases = [
             ("$.a.b", "type_mismatch", "$.a is an int, not an object"),
-            ("$.list.x", "type_mismatch", "$.list is an array, not an object"),
+            (
+                "$.list.x",
+                "type_mismatch",
+                "$.list is an array, not an object",
+            ),
             ("$.o[0]", "type_mismatch", "$.o is an object, not an array"),
             ("$[0]", "type_mismatch", "$ is an object, not an array"),
-            ("$.list[3]", "index_out_of_range", "index 3 is out of range for $.list (length 2)"),
+            (
+                "$.list[3]",
+                "index_out_of_range",
+                "index 3 is out of range for $.list (length 2)",
+            ),
             ("$.list[-3]", "index_out_of_range", "index -3"),
-            ("$.o.x[1]", "index_out_of_range", "index 1 is out of range for $.o.x (length 0)"),
-            ("$.o.x.y[0][2]", "index_out_of_range", "for $.o.x.y[0] (length 0)"),
+            (
+                "$.o.x[1]",
+                "index_out_of_range",
+                "index 1 is out of range for $.o.x (length 0)",
+            ),
+            (
+                "$.o.x.y[0][2]",
+                "index_out_of_range",
+                "for $.o.x.y[0] (length 0)",
+            ),
             ("$.list[*]", "not_singular", "wildcard or filter"),
             ("$[?@ == 1]", "not_singular", "wildcard or filter"),
         ];
@@ -626,12 +650,18 @@ mod tests {
     #[test]
     fn delete_counts_matches() {
         let mut d = sample();
-        assert_eq!(delete(&mut d, &path("$.store.book[?@.price == 8]")).ok(), Some(2));
+        assert_eq!(
+            delete(&mut d, &path("$.store.book[?@.price == 8]")).ok(),
+            Some(2)
+        );
         assert_eq!(
             get_json(&d, "$.store.book[*].title"),
             Some(doc(json!(["B", "C"])))
         );
-        assert_eq!(delete(&mut d, &path("$.store.book[-1].tags[*]")).ok(), Some(2));
+        assert_eq!(
+            delete(&mut d, &path("$.store.book[-1].tags[*]")).ok(),
+            Some(2)
+        );
         assert_eq!(get_json(&d, "$.store.book[1].tags"), Some(doc(json!([]))));
         assert_eq!(delete(&mut d, &path("$.store.bicycle.color")).ok(), Some(1));
         assert_eq!(delete(&mut d, &path("$.store.bicycle.color")).ok(), Some(0));
@@ -647,7 +677,10 @@ mod tests {
     fn delete_negative_index_and_order() {
         let mut d = doc(json!({"a": [0, 1, 2, 3, 4], "o": {"x": 1, "y": 2, "z": 3}}));
         assert_eq!(delete(&mut d, &path("$.a[-1]")).ok(), Some(1));
-        assert_eq!(delete(&mut d, &path("$.a[?@ == 1 || @ == 3]")).ok(), Some(2));
+        assert_eq!(
+            delete(&mut d, &path("$.a[?@ == 1 || @ == 3]")).ok(),
+            Some(2)
+        );
         assert_eq!(delete(&mut d, &path("$.o.y")).ok(), Some(1));
         assert_eq!(d, doc(json!({"a": [0, 2], "o": {"x": 1, "z": 3}})));
         let keys: Vec<String> = match get_json(&d, "$.o") {
@@ -699,9 +732,8 @@ mod tests {
     fn arb_path() -> impl Strategy<Value = String> {
         let seg = prop_oneof![
             "[a-c]{1,2}".prop_map(|n| format!(".{n}")),
-            "[a-c' \\\\]{1,3}".prop_map(|n| {
-                format!("['{}']", n.replace('\\', "\\\\").replace('\'', "\\'"))
-            }),
+            "[a-c' \\\\]{1,3}"
+                .prop_map(|n| { format!("['{}']", n.replace('\\', "\\\\").replace('\'', "\\'")) }),
             (-3i64..4).prop_map(|i| format!("[{i}]")),
         ];
         proptest::collection::vec(seg, 0..4).prop_map(|s| format!("${}", s.concat()))

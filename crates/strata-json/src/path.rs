@@ -850,7 +850,10 @@ mod tests {
     fn escapes() {
         assert_eq!(segs(r"$['it\'s']"), vec![name("it's")]);
         assert_eq!(segs(r#"$["say \"hi\""]"#), vec![name("say \"hi\"")]);
-        assert_eq!(segs(r"$['a\\b\/c\n\t\b\f\r']"), vec![name("a\\b/c\n\t\u{8}\u{c}\r")]);
+        assert_eq!(
+            segs(r"$['a\\b\/c\n\t\b\f\r']"),
+            vec![name("a\\b/c\n\t\u{8}\u{c}\r")]
+        );
         assert_eq!(segs(r"$['\u00e9\uD83D\uDE00']"), vec![name("é😀")]);
         assert_eq!(segs(r#"$["it's"]"#), vec![name("it's")]);
         assert_eq!(segs(r#"$['say "hi"']"#), vec![name("say \"hi\"")]);
@@ -1037,7 +1040,11 @@ mod tests {
             };
             let rendered = render(path.segments());
             let again = JsonPath::parse(&rendered).map(|q| q.segments);
-            assert_eq!(again.as_ref().ok(), Some(&path.segments), "{p} -> {rendered}");
+            assert_eq!(
+                again.as_ref().ok(),
+                Some(&path.segments),
+                "{p} -> {rendered}"
+            );
         }
     }
 

@@ -10,7 +10,6 @@
 
 use crate::error::{a_type, JsonError};
 use crate::eval;
-use crate::path::JsonPath;
 use strata_storage::{
     tags, HistoryEntry, Primitive, PrimitiveTag, Scope, Timestamp, Value, Versioned,
     VersionedStore, MAX_NESTING,
@@ -63,7 +62,7 @@ impl JsonStore {
         value: Value,
     ) -> Result<(), JsonError> {
         validate_key(key)?;
-        let path = JsonPath::parse(path)?;
+        let path = JsonError::parse_path(path)?;
         let doc = if path.is_root() {
             if !matches!(value, Value::Object(_) | Value::Array(_)) {
                 return Err(JsonError::InvalidRoot {
@@ -97,7 +96,7 @@ impl JsonStore {
         path: &str,
     ) -> Result<Option<Value>, JsonError> {
         validate_key(key)?;
-        let path = JsonPath::parse(path)?;
+        let path = JsonError::parse_path(path)?;
         Ok(load(store, scope, key)?.and_then(|d| eval::get(&d.value, &path)))
     }
 
@@ -112,7 +111,7 @@ impl JsonStore {
         ts: Timestamp,
     ) -> Result<Option<Value>, JsonError> {
         validate_key(key)?;
-        let path = JsonPath::parse(path)?;
+        let path = JsonError::parse_path(path)?;
         let doc = store.get_as_of(scope, tags::JSON, key.as_bytes(), ts)?;
         Ok(doc.and_then(|d| eval::get(&d.value, &path)))
     }
@@ -152,7 +151,7 @@ impl JsonStore {
         path: &str,
     ) -> Result<usize, JsonError> {
         validate_key(key)?;
-        let path = JsonPath::parse(path)?;
+        let path = JsonError::parse_path(path)?;
         if path.is_root() {
             let existed = store.delete(scope, tags::JSON, key.as_bytes())?;
             return Ok(usize::from(existed));
@@ -243,7 +242,10 @@ mod tests {
             assert_eq!(validate_key(bad).map_err(|e| e.code()), Err("invalid_key"));
         }
         let long = "é".repeat(MAX_KEY_LEN / 2 + 1);
-        let e = validate_key(&long).err().map(|e| e.to_string()).unwrap_or_default();
+        let e = validate_key(&long)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.contains("1026 bytes"), "{e}");
     }
 

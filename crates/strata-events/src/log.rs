@@ -1,0 +1,162 @@
+//! Appending and reading events, written against [`VersionedStore`] only. See
+//! [`crate::layout`] for the keys and values written.
+
+use crate::error::{EventError, Result};
+use crate::layout::{
+    chain_hash, decode_record, encode_record, event_key, seq_of_type_key, type_key, type_prefix,
+    validate_event_type, Head, HEAD_KEY,
+};
+use strata_storage::{tags, CommitVersion, Scope, Timestamp, Value, Versioned, VersionedStore};
+
+/// One event as read back from the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Position in the scope's log: 0, 1, 2, ... with no gaps.
+    pub seq: u64,
+    /// The type given at append.
+    pub event_type: String,
+    /// The payload given at append (any [`Value`]; the Python API uses dicts).
+    pub payload: Value,
+    /// This event's chain hash (see [`crate::chain_hash`]).
+    pub hash: [u8; 32],
+    /// The commit that appended it (`0` if appended earlier in the same uncommitted
+    /// transaction).
+    pub version: CommitVersion,
+    /// That commit's timestamp in µs (`0` while uncommitted).
+    pub timestamp: Timestamp,
+}
+
+pub(crate) fn event_from(seq: u64, v: Versioned) -> Result<Event> {
+    let r = decode_record(seq, v.value)?;
+    Ok(Event {
+        seq,
+        event_type: r.event_type,
+        payload: r.payload,
+        hash: r.hash,
+        version: v.version,
+        timestamp: v.timestamp,
+    })
+}
+
+pub(crate) fn read_head(store: &dyn VersionedStore, scope: &Scope) -> Result<Head> {
+    match store.get(scope, tags::EVENTS, HEAD_KEY)? {
+        Some(v) => Head::decode(&v.value),
+        None => Ok(Head::EMPTY),
+    }
+}
+
+/// Appends an event and returns its sequence number: the scope's current length, so
+/// the first event is 0. Writes the event record, its type-index entry and the log
+/// head; two concurrent appends to one scope therefore conflict and the loser retries
+/// (in [`Database::transact`](strata_storage::Database::transact)), which keeps
+/// sequence numbers dense. Several appends in one transaction get consecutive numbers.
+/// Cost: one point lookup (the head), one hash, three buffered writes; independent of
+/// the log's length.
+pub fn append(
+    store: &mut dyn VersionedStore,
+    scope: &Scope,
+    event_type: &str,
+    payload: Value,
+) -> Result<u64> {
+    validate_event_type(event_type)?;
+    let head = read_head(store, scope)?;
+    let seq = head.len;
+    let hash = chain_hash(&head.last_hash, seq, event_type, &payload);
+    let new_head = Head {
+        len: seq
+            .checked_add(1)
+            .ok_or_else(|| EventError::corrupt(Some(seq), "sequence numbers exhausted"))?,
+        last_hash: hash,
+    };
+    store.put(
+        scope,
+        tags::EVENTS,
+        &event_key(seq),
+        encode_record(event_type, payload, hash),
+    )?;
+    store.put(scope, tags::EVENTS, &type_key(event_type, seq), Value::Null)?;
+    store.put(scope, tags::EVENTS, HEAD_KEY, new_head.encode()?)?;
+    Ok(seq)
+}
+
+/// The event with sequence number `seq`, or `None` if the log is shorter. Cost: one
+/// point lookup.
+pub fn get(store: &dyn VersionedStore, scope: &Scope, seq: u64) -> Result<Option<Event>> {
+    store
+        .get(scope, tags::EVENTS, &event_key(seq))?
+        .map(|v| event_from(seq, v))
+        .transpose()
+}
+
+/// The event `seq` if it had been appended by commit timestamp `ts` (µs since the
+/// epoch), else `None`. Ignores uncommitted appends. Cost: a short range scan.
+pub fn get_as_of(
+    store: &dyn VersionedStore,
+    scope: &Scope,
+    seq: u64,
+    ts: Timestamp,
+) -> Result<Option<Event>> {
+    store
+        .get_as_of(scope, tags::EVENTS, &event_key(seq), ts)?
+        .map(|v| event_from(seq, v))
+        .transpose()
+}
+
+/// How many events the scope's log holds (all types), including this store's own
+/// uncommitted appends. Cost: one point lookup.
+pub fn len(store: &dyn VersionedStore, scope: &Scope) -> Result<u64> {
+    Ok(read_head(store, scope)?.len)
+}
+
+/// How many events the log held at commit timestamp `ts`. Cost: a short range scan.
+pub fn len_as_of(store: &dyn VersionedStore, scope: &Scope, ts: Timestamp) -> Result<u64> {
+    match store.get_as_of(scope, tags::EVENTS, HEAD_KEY, ts)? {
+        Some(v) => Ok(Head::decode(&v.value)?.len),
+        None => Ok(0),
+    }
+}
+
+/// All events of type `event_type`, in sequence order. Reads the type index, so events
+/// of other types are never touched. Cost: one index entry plus one point lookup per
+/// matching event; use [`list_paginated`] for long logs.
+pub fn list(store: &dyn VersionedStore, scope: &Scope, event_type: &str) -> Result<Vec<Event>> {
+    list_paginated(store, scope, event_type, None, None)
+}
+
+/// Up to `limit` events of type `event_type` (all if `None`), in sequence order,
+/// starting strictly after sequence number `after` (from the start if `None`). Cost:
+/// `limit` index entries and point lookups.
+pub fn list_paginated(
+    store: &dyn VersionedStore,
+    scope: &Scope,
+    event_type: &str,
+    limit: Option<usize>,
+    after: Option<u64>,
+) -> Result<Vec<Event>> {
+    validate_event_type(event_type)?;
+    if limit == Some(0) {
+        return Ok(Vec::new());
+    }
+    let prefix = type_prefix(event_type);
+    let after_key = after.map(|a| type_key(event_type, a));
+    let page = store.scan(scope, tags::EVENTS, &prefix, after_key.as_deref(), limit)?;
+    let mut out = Vec::with_capacity(page.entries.len());
+    for (key, _) in page.entries {
+        let seq = seq_of_type_key(&prefix, &key)
+            .ok_or_else(|| EventError::corrupt(None, "malformed type-index key"))?;
+        let event = get(store, scope, seq)?.ok_or_else(|| {
+            EventError::corrupt(Some(seq), "type index points to a missing event")
+        })?;
+        if event.event_type != event_type {
+            return Err(EventError::corrupt(
+                Some(seq),
+                format!(
+                    "type index lists the event under {event_type:?} but it has type {:?}",
+                    event.event_type
+                ),
+            ));
+        }
+        out.push(event);
+    }
+    Ok(out)
+}

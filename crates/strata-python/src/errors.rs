@@ -1,0 +1,153 @@
+//! Python exception classes and the mapping from engine errors to them.
+//!
+//! Every exception raised by `stratadb` derives from [`StrataError`], itself a
+//! `RuntimeError` (the spec promises `RuntimeError` for database errors). Each instance
+//! carries `.code`, the engine's stable error code (`"not_found"`, `"locked"`, ...), so
+//! callers can branch on kinds that have no class of their own.
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use strata_storage::StorageError;
+
+pyo3::create_exception!(
+    stratadb,
+    StrataError,
+    PyRuntimeError,
+    "Base class of every StrataDB error (a RuntimeError). `.code` holds the stable error code."
+);
+pyo3::create_exception!(
+    stratadb,
+    NotFoundError,
+    StrataError,
+    "Something named does not exist (a parent directory, branch, space, collection)."
+);
+pyo3::create_exception!(
+    stratadb,
+    ConflictError,
+    StrataError,
+    "A transaction conflicted with a concurrent commit; retry it."
+);
+pyo3::create_exception!(
+    stratadb,
+    InvalidInputError,
+    StrataError,
+    "An argument the database refuses: a value it cannot store, a bad option or path."
+);
+pyo3::create_exception!(
+    stratadb,
+    ClosedError,
+    StrataError,
+    "The database handle was closed."
+);
+pyo3::create_exception!(
+    stratadb,
+    LockedError,
+    StrataError,
+    "The database directory is held by another process."
+);
+
+/// Error code of [`ClosedError`].
+pub(crate) const CLOSED: &str = "closed";
+/// Error code of a Rust panic caught at the binding boundary.
+pub(crate) const PANIC: &str = "internal";
+
+/// What an engine call can fail with, built without the GIL.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// An error returned by the engine.
+    Storage(StorageError),
+    /// A Rust panic caught at the boundary, with its message.
+    Panic(String),
+}
+
+impl From<StorageError> for Failure {
+    fn from(e: StorageError) -> Self {
+        Failure::Storage(e)
+    }
+}
+
+/// Builds an exception of class `T` with `message` and sets its `.code`.
+pub(crate) fn raise<T: pyo3::PyTypeInfo>(py: Python<'_>, code: &str, message: String) -> PyErr {
+    let err = PyErr::new::<T, _>(message);
+    // Setting an attribute on a fresh exception instance cannot fail in practice; if it
+    // did, the exception is still the right class with the right message.
+    let _ = err.value(py).setattr("code", code);
+    err
+}
+
+/// Maps an engine failure to its Python exception.
+pub(crate) fn to_py(py: Python<'_>, failure: Failure) -> PyErr {
+    match failure {
+        Failure::Panic(msg) => raise::<StrataError>(
+            py,
+            PANIC,
+            format!("internal error in the StrataDB engine (a bug, please report it): {msg}"),
+        ),
+        Failure::Storage(e) => {
+            let code = e.code();
+            let msg = e.to_string();
+            match code {
+                "not_found" => raise::<NotFoundError>(py, code, msg),
+                "conflict" => raise::<ConflictError>(py, code, msg),
+                "invalid_input" => raise::<InvalidInputError>(py, code, msg),
+                "locked" => raise::<LockedError>(py, code, msg),
+                // Unknown and rarer kinds fall back to the base class; `.code` tells them apart.
+                _ => raise::<StrataError>(py, code, msg),
+            }
+        }
+    }
+}
+
+/// Runs `f` (an engine call, normally without the GIL), turning a panic into
+/// [`Failure::Panic`] so a bug in Rust never aborts the Python process.
+pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, StorageError>) -> Result<T, Failure> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r.map_err(Failure::Storage),
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic with a non-string payload".to_owned());
+            Err(Failure::Panic(msg))
+        }
+    }
+}
+
+/// Registers the exception classes on the module.
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("StrataError", py.get_type::<StrataError>())?;
+    m.add("NotFoundError", py.get_type::<NotFoundError>())?;
+    m.add("ConflictError", py.get_type::<ConflictError>())?;
+    m.add("InvalidInputError", py.get_type::<InvalidInputError>())?;
+    m.add("ClosedError", py.get_type::<ClosedError>())?;
+    m.add("LockedError", py.get_type::<LockedError>())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guarded_passes_results_and_errors_through() {
+        assert!(matches!(guarded(|| Ok(7)), Ok(7)));
+        let err = guarded::<()>(|| Err(StorageError::NotFound("x".into())));
+        assert!(matches!(
+            err,
+            Err(Failure::Storage(StorageError::NotFound(_)))
+        ));
+    }
+
+    #[test]
+    fn guarded_turns_panics_into_failures() {
+        let r = guarded::<()>(|| panic!("boom {}", 42));
+        match r {
+            Err(Failure::Panic(msg)) => assert_eq!(msg, "boom 42"),
+            other => panic!("expected a caught panic, got {other:?}"),
+        }
+        let r = guarded::<()>(|| panic!("static"));
+        assert!(matches!(r, Err(Failure::Panic(m)) if m == "static"));
+    }
+}

@@ -7,6 +7,11 @@
 //! reads the document, applies the path operation in memory and writes the whole new
 //! document as one new version, so history and time travel work per document.
 //! Deleting the document (path `$`) writes a tombstone.
+//!
+//! Concurrency: a path write reads the document and writes it back in the same
+//! transaction, so two transactions changing the same document concurrently both
+//! write its key and the engine's write-write conflict check rejects the second
+//! committer (no lost update); retry it, e.g. with `Database::transact`.
 
 use crate::error::{a_type, JsonError};
 use crate::eval;

@@ -377,3 +377,21 @@ fn documents_survive_reopen() {
     let old = JsonStore::get_as_of(&db.read(), &s, "d", "$.v", ts);
     assert_eq!(old.ok().flatten(), Some(Value::Int(1)));
 }
+
+#[test]
+fn concurrent_path_writes_to_one_document_conflict() {
+    let (db, s) = open();
+    set(&db, &s, "d", "$", doc(json!({"a": 0, "b": 0})));
+    let mut first = db.begin(false);
+    let mut second = db.begin(false);
+    JsonStore::set(&mut first, &s, "d", "$.a", Value::Int(1)).ok();
+    JsonStore::set(&mut second, &s, "d", "$.b", Value::Int(2)).ok();
+    assert!(first.commit().is_ok());
+    let lost = second.commit().map_err(|e| e.code());
+    assert_eq!(
+        lost,
+        Err("conflict"),
+        "the second writer must not overwrite the first"
+    );
+    assert_eq!(get(&db, &s, "d", "$"), Some(doc(json!({"a": 1, "b": 0}))));
+}

@@ -330,7 +330,8 @@ fn cursor_resumes_exactly_after_the_last_key_under_concurrent_changes() {
 #[test]
 fn cursor_outside_the_prefix() {
     let (db, s) = open();
-    for k in ["a", "m:1", "m:2", "z"] {
+    // "b" sits between the cursor "a" and the prefix "m:".
+    for k in ["a", "b", "m:1", "m:2", "z"] {
         put(&db, &s, k, 0);
     }
     let snap = db.read();

@@ -14,6 +14,7 @@ use crate::error::{a_type, JsonError};
 use crate::path::{render, CmpOp, Filter, JsonPath, Operand, Query, QueryRoot, Segment};
 use indexmap::IndexMap;
 use std::cmp::Ordering;
+use std::collections::HashSet;
 use strata_storage::{Value, MAX_NESTING};
 
 /// One step of a normalized location: an object member or an array position.
@@ -139,7 +140,7 @@ pub fn set(doc: &mut Value, path: &JsonPath, value: Value) -> Result<(), JsonErr
 /// Deleting `$` replaces `doc` with `Null` and returns 1; [`crate::JsonStore::delete`]
 /// turns that case into deleting the whole document instead.
 ///
-/// Cost: the cost of selecting, plus shifting the containers that lose elements.
+/// Cost: the cost of selecting, plus one pass over each container that loses children.
 pub fn delete(doc: &mut Value, path: &JsonPath) -> Result<usize, JsonError> {
     let segments = path.segments();
     if segments.is_empty() {
@@ -150,27 +151,51 @@ pub fn delete(doc: &mut Value, path: &JsonPath) -> Result<usize, JsonError> {
         .into_iter()
         .map(|(loc, _)| loc)
         .collect();
-    // Every location has one step per segment, so none is a prefix of another.
-    // Removing in descending order keeps the array positions of the rest valid.
+    // Every location has one step per segment, so none is a prefix of another, and
+    // after sorting the children of one parent are adjacent: each parent is rebuilt
+    // once, keeping deletes linear in its size however many children go.
     locations.sort_unstable();
     locations.dedup();
     let mut removed = 0;
-    for loc in locations.iter().rev() {
-        let Some((last, parents)) = loc.split_last() else {
+    for group in locations.chunk_by(|a, b| parent_loc(a) == parent_loc(b)) {
+        let Some(first) = group.first() else {
             continue;
         };
-        let Some(parent) = locate_mut(doc, parents) else {
+        let Some(parent) = locate_mut(doc, parent_loc(first)) else {
             continue;
         };
-        let hit = match (parent, last) {
-            (Value::Object(map), Loc::Key(k)) => map.shift_remove(k).is_some(),
-            (Value::Array(items), Loc::Index(i)) if *i < items.len() => {
-                items.remove(*i);
-                true
+        match parent {
+            Value::Object(map) => {
+                let keys: HashSet<&str> = group
+                    .iter()
+                    .filter_map(|l| match l.last() {
+                        Some(Loc::Key(k)) => Some(k.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                let before = map.len();
+                map.retain(|k, _| !keys.contains(k.as_str()));
+                removed += before - map.len();
             }
-            _ => false,
-        };
-        removed += usize::from(hit);
+            Value::Array(items) => {
+                let doomed: HashSet<usize> = group
+                    .iter()
+                    .filter_map(|l| match l.last() {
+                        Some(Loc::Index(i)) => Some(*i),
+                        _ => None,
+                    })
+                    .collect();
+                let before = items.len();
+                let mut position = 0;
+                items.retain(|_| {
+                    let keep = !doomed.contains(&position);
+                    position += 1;
+                    keep
+                });
+                removed += before - items.len();
+            }
+            _ => {}
+        }
     }
     Ok(removed)
 }
@@ -238,6 +263,11 @@ fn singular<'a>(start: &'a Value, segments: &[Segment]) -> Option<&'a Value> {
         };
     }
     Some(node)
+}
+
+/// All but the last step of a location.
+fn parent_loc(loc: &[Loc]) -> &[Loc] {
+    loc.split_last().map_or(&[], |(_, parent)| parent)
 }
 
 fn locate_mut<'a>(doc: &'a mut Value, loc: &[Loc]) -> Option<&'a mut Value> {
@@ -688,6 +718,30 @@ mod tests {
             _ => Vec::new(),
         };
         assert_eq!(keys, ["x", "z"]);
+    }
+
+    #[test]
+    fn delete_across_several_parents() {
+        let mut d = doc(json!([
+            {"l": [1, 5, 2, 7], "o": {"a": 1, "b": 9}},
+            {"l": [9], "o": {"c": 3}},
+            {"l": [], "o": {}},
+            {"l": [3, 4, 0]}
+        ]));
+        assert_eq!(delete(&mut d, &path("$[*].l[?@ > 2]")).ok(), Some(5));
+        assert_eq!(delete(&mut d, &path("$[*].o[?@ < 5]")).ok(), Some(2));
+        assert_eq!(
+            d,
+            doc(json!([
+                {"l": [1, 2], "o": {"b": 9}},
+                {"l": [], "o": {}},
+                {"l": [], "o": {}},
+                {"l": [0]}
+            ]))
+        );
+        let mut big = Value::Array((0..10_000).map(Value::Int).collect());
+        assert_eq!(delete(&mut big, &path("$[?@ >= 10]")).ok(), Some(9_990));
+        assert_eq!(big, Value::Array((0..10).map(Value::Int).collect()));
     }
 
     #[test]

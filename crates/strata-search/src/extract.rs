@@ -84,7 +84,9 @@ impl SearchPrimitive {
 
     /// The indexed primitive owning `tag`, if any.
     pub(crate) fn indexed_from_tag(tag: PrimitiveTag) -> Option<SearchPrimitive> {
-        SearchPrimitive::INDEXED.into_iter().find(|p| p.tag() == tag)
+        SearchPrimitive::INDEXED
+            .into_iter()
+            .find(|p| p.tag() == tag)
     }
 
     /// The key prefix of the primitive's indexed keys.
@@ -237,7 +239,10 @@ mod tests {
     fn events_use_type_and_payload_and_skip_internal_keys() {
         let v = obj(vec![
             ("type", Value::from("deploy")),
-            ("payload", obj(vec![("msg", Value::from("rollout stalled"))])),
+            (
+                "payload",
+                obj(vec![("msg", Value::from("rollout stalled"))]),
+            ),
             ("hash", Value::from("ignored")),
         ]);
         let mut key = b"e".to_vec();
@@ -252,12 +257,27 @@ mod tests {
 
     #[test]
     fn primitive_names_parse_with_variants() {
-        assert_eq!(SearchPrimitive::parse("events").ok(), Some(SearchPrimitive::Event));
-        assert_eq!(SearchPrimitive::parse(" KV ").ok(), Some(SearchPrimitive::Kv));
-        assert_eq!(SearchPrimitive::parse("state-cells").ok(), Some(SearchPrimitive::State));
-        assert_eq!(SearchPrimitive::parse("JSON").ok(), Some(SearchPrimitive::Json));
+        assert_eq!(
+            SearchPrimitive::parse("events").ok(),
+            Some(SearchPrimitive::Event)
+        );
+        assert_eq!(
+            SearchPrimitive::parse(" KV ").ok(),
+            Some(SearchPrimitive::Kv)
+        );
+        assert_eq!(
+            SearchPrimitive::parse("state-cells").ok(),
+            Some(SearchPrimitive::State)
+        );
+        assert_eq!(
+            SearchPrimitive::parse("JSON").ok(),
+            Some(SearchPrimitive::Json)
+        );
         let err = SearchPrimitive::parse("graph").expect_err("unknown");
-        assert!(err.to_string().contains("unknown primitive \"graph\""), "{err}");
+        assert!(
+            err.to_string().contains("unknown primitive \"graph\""),
+            "{err}"
+        );
         for p in SearchPrimitive::INDEXED {
             assert_eq!(SearchPrimitive::parse(p.name()).ok(), Some(p));
             assert_eq!(SearchPrimitive::indexed_from_tag(p.tag()), Some(p));

@@ -10,9 +10,11 @@
 //!   are amortised O(1) per removal.
 //! - `TermEntry::df`, `total_len` and the live-document count always describe live
 //!   documents only, so idf and avgdl follow the data exactly.
-//! - `TermEntry::{max_tf, min_dl}` bound every posting in the list (live or dead), which
-//!   makes `idf · f(max_tf, min_dl)` an upper bound of the term's score in any document:
-//!   the BM25 term weight grows with tf and shrinks with document length.
+//! - `TermEntry::bound` covers every posting in the list (live or dead), and
+//!   `TermEntry::blocks[i]` every posting in `postings[i·BLOCK .. (i+1)·BLOCK]`. A bound
+//!   `(max_tf, min_dl)` makes `idf · f(max_tf, min_dl)` an upper bound of the term's
+//!   score in those documents: the BM25 term weight grows with tf and shrinks with
+//!   document length.
 
 use crate::analyzer::Analyzer;
 use crate::snippet::make_snippet;
@@ -70,6 +72,28 @@ struct Posting {
     tf: u32,
 }
 
+/// Postings per block of block-max bounds.
+const BLOCK: usize = 64;
+
+/// The largest tf and smallest document length over a set of postings.
+#[derive(Debug, Clone, Copy)]
+struct Bound {
+    max_tf: u32,
+    min_dl: u32,
+}
+
+impl Bound {
+    const EMPTY: Bound = Bound {
+        max_tf: 0,
+        min_dl: u32::MAX,
+    };
+
+    fn add(&mut self, tf: u32, dl: u32) {
+        self.max_tf = self.max_tf.max(tf);
+        self.min_dl = self.min_dl.min(dl);
+    }
+}
+
 #[derive(Debug)]
 struct TermEntry {
     text: Box<str>,
@@ -78,8 +102,36 @@ struct TermEntry {
     df: u32,
     /// Postings of removed documents still in `postings`.
     dead: u32,
-    max_tf: u32,
-    min_dl: u32,
+    /// Bound of the whole list.
+    bound: Bound,
+    /// Bound of each block of `BLOCK` postings.
+    blocks: Vec<Bound>,
+}
+
+impl TermEntry {
+    fn new(text: Box<str>) -> Self {
+        TermEntry {
+            text,
+            postings: Vec::new(),
+            df: 0,
+            dead: 0,
+            bound: Bound::EMPTY,
+            blocks: Vec::new(),
+        }
+    }
+
+    /// Appends a posting of a live document (numbers must grow).
+    fn push(&mut self, doc: DocNo, tf: u32, dl: u32) {
+        if self.postings.len().is_multiple_of(BLOCK) {
+            self.blocks.push(Bound::EMPTY);
+        }
+        self.postings.push(Posting { doc, tf });
+        self.df += 1;
+        self.bound.add(tf, dl);
+        if let Some(b) = self.blocks.last_mut() {
+            b.add(tf, dl);
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -111,6 +163,9 @@ pub struct KeywordIndex<K> {
     dict: HashMap<Box<str>, TermId>,
     terms: Vec<TermEntry>,
     docs: Vec<DocSlot<K>>,
+    /// `docs[i].len`, or [`DEAD`] for removed documents: a dense copy for the scoring
+    /// loop.
+    lens: Vec<u32>,
     by_key: HashMap<K, DocNo>,
     total_len: u64,
     dead_docs: usize,
@@ -121,6 +176,9 @@ impl<K: Clone + Eq + Hash + Ord> Default for KeywordIndex<K> {
         Self::new()
     }
 }
+
+/// Marks a removed document in `KeywordIndex::lens`.
+const DEAD: u32 = u32::MAX;
 
 /// Removing a document compacts a term's postings once more than this many (and more
 /// than the live ones) are dead.
@@ -143,6 +201,7 @@ impl<K: Clone + Eq + Hash + Ord> KeywordIndex<K> {
             dict: HashMap::new(),
             terms: Vec::new(),
             docs: Vec::new(),
+            lens: Vec::new(),
             by_key: HashMap::new(),
             total_len: 0,
             dead_docs: 0,
@@ -215,22 +274,11 @@ impl<K: Clone + Eq + Hash + Ord> KeywordIndex<K> {
                     let id = TermId::try_from(self.terms.len()).expect("fewer than 2^32 terms");
                     let text: Box<str> = term.into_boxed_str();
                     self.dict.insert(text.clone(), id);
-                    self.terms.push(TermEntry {
-                        text,
-                        postings: Vec::new(),
-                        df: 0,
-                        dead: 0,
-                        max_tf: 0,
-                        min_dl: u32::MAX,
-                    });
+                    self.terms.push(TermEntry::new(text));
                     id
                 }
             };
-            let entry = &mut self.terms[id as usize];
-            entry.postings.push(Posting { doc, tf: count });
-            entry.df += 1;
-            entry.max_tf = entry.max_tf.max(count);
-            entry.min_dl = entry.min_dl.min(len);
+            self.terms[id as usize].push(doc, count, len);
             terms.push((id, count));
         }
         terms.sort_unstable();
@@ -240,6 +288,7 @@ impl<K: Clone + Eq + Hash + Ord> KeywordIndex<K> {
             terms: terms.into_boxed_slice(),
             text: text.into(),
         });
+        self.lens.push(len);
         self.by_key.insert(key, doc);
         self.total_len += u64::from(len);
     }
@@ -250,6 +299,7 @@ impl<K: Clone + Eq + Hash + Ord> KeywordIndex<K> {
         let Some(doc) = self.by_key.remove(key) else {
             return false;
         };
+        self.lens[doc as usize] = DEAD;
         let slot = &mut self.docs[doc as usize];
         slot.key = None;
         slot.text = Box::from("");
@@ -272,24 +322,26 @@ impl<K: Clone + Eq + Hash + Ord> KeywordIndex<K> {
 
     /// Drops the dead postings of one term and tightens its score bound.
     fn compact_term(&mut self, id: TermId) {
-        let docs = &self.docs;
+        let lens = &self.lens;
         let entry = &mut self.terms[id as usize];
-        entry
-            .postings
-            .retain(|p| docs[p.doc as usize].key.is_some());
+        entry.postings.retain(|p| lens[p.doc as usize] != DEAD);
         entry.dead = 0;
-        entry.max_tf = entry.postings.iter().map(|p| p.tf).max().unwrap_or(0);
-        entry.min_dl = entry
-            .postings
-            .iter()
-            .map(|p| docs[p.doc as usize].len)
-            .min()
-            .unwrap_or(u32::MAX);
+        entry.bound = Bound::EMPTY;
+        entry.blocks.clear();
+        for chunk in entry.postings.chunks(BLOCK) {
+            let mut b = Bound::EMPTY;
+            for p in chunk {
+                b.add(p.tf, lens[p.doc as usize]);
+            }
+            entry.bound.add(b.max_tf, b.min_dl);
+            entry.blocks.push(b);
+        }
     }
 
     /// Rebuilds the index without dead documents or unused terms. Cost: O(postings).
     fn renumber(&mut self) {
         let old_docs = std::mem::take(&mut self.docs);
+        self.lens.clear();
         let old_terms = std::mem::take(&mut self.terms);
         self.dict.clear();
         self.by_key.clear();
@@ -303,14 +355,9 @@ impl<K: Clone + Eq + Hash + Ord> KeywordIndex<K> {
             let id = TermId::try_from(self.terms.len()).expect("fewer than 2^32 terms");
             new_term[old_id] = Some(id);
             self.dict.insert(entry.text.clone(), id);
-            self.terms.push(TermEntry {
-                text: entry.text,
-                postings: Vec::with_capacity(entry.df as usize),
-                df: 0,
-                dead: 0,
-                max_tf: 0,
-                min_dl: u32::MAX,
-            });
+            let mut fresh = TermEntry::new(entry.text);
+            fresh.postings.reserve_exact(entry.df as usize);
+            self.terms.push(fresh);
         }
         for slot in old_docs {
             let Some(key) = slot.key else { continue };
@@ -321,13 +368,10 @@ impl<K: Clone + Eq + Hash + Ord> KeywordIndex<K> {
                 .filter_map(|&(t, tf)| new_term[t as usize].map(|n| (n, tf)))
                 .collect();
             for &(id, tf) in terms.iter() {
-                let entry = &mut self.terms[id as usize];
-                entry.postings.push(Posting { doc, tf });
-                entry.df += 1;
-                entry.max_tf = entry.max_tf.max(tf);
-                entry.min_dl = entry.min_dl.min(slot.len);
+                self.terms[id as usize].push(doc, tf, slot.len);
             }
             self.total_len += u64::from(slot.len);
+            self.lens.push(slot.len);
             self.by_key.insert(key.clone(), doc);
             self.docs.push(DocSlot {
                 key: Some(key),
@@ -372,7 +416,7 @@ impl<K: Clone + Eq + Hash + Ord> KeywordIndex<K> {
             return Vec::new();
         }
         let n = self.by_key.len() as u64;
-        let avgdl = self.avgdl();
+        let norm = LengthNorm::new(self.config, self.avgdl());
         let mut cursors: Vec<Cursor<'_>> = self
             .query_terms(query)
             .iter()
@@ -381,12 +425,14 @@ impl<K: Clone + Eq + Hash + Ord> KeywordIndex<K> {
             .filter(|e| e.df > 0)
             .enumerate()
             .map(|(canon, e)| {
-                let idf = self.config.idf(n, u64::from(e.df));
+                let weight = self.config.idf(n, u64::from(e.df)) * (self.config.k1 + 1.0);
+                let score = |b: &Bound| norm.score(weight, b.max_tf, b.min_dl);
                 Cursor {
                     postings: &e.postings,
                     pos: 0,
-                    idf,
-                    ub: self.config.term_score(idf, e.max_tf, e.min_dl, avgdl),
+                    weight,
+                    ub: score(&e.bound),
+                    block_ub: e.blocks.iter().map(score).collect(),
                     canon,
                 }
             })
@@ -405,32 +451,48 @@ impl<K: Clone + Eq + Hash + Ord> KeywordIndex<K> {
 
         let mut contrib = vec![0.0f64; cursors.len()];
         // Best first: (score, doc).
-        let mut top: Vec<(f64, DocNo)> = Vec::with_capacity(k + 1);
+        let mut top: Vec<(f64, DocNo)> = Vec::with_capacity(k.min(self.by_key.len()) + 1);
         let mut threshold = f64::NEG_INFINITY;
         // Cursors [0, essential) are non-essential: their bounds sum below the threshold.
         let mut essential = 0usize;
 
-        loop {
-            let Some(doc) = cursors[essential..]
-                .iter()
-                .filter_map(Cursor::current)
-                .min()
-            else {
-                break;
-            };
-            let slot = &self.docs[doc as usize];
+        while let Some(doc) = cursors[essential..]
+            .iter()
+            .filter_map(Cursor::current)
+            .min()
+        {
+            if threshold > f64::NEG_INFINITY {
+                // Block-max skip: the essential cursors' current blocks all extend to
+                // `end`; if their bounds plus the non-essential bounds cannot reach the
+                // threshold, no document before `end` can.
+                let mut bound = essential.checked_sub(1).map_or(0.0, |i| prefix[i]);
+                let mut end = u64::MAX;
+                for c in &cursors[essential..] {
+                    if let Some((ub, last)) = c.current_block() {
+                        bound += ub;
+                        end = end.min(u64::from(last) + 1);
+                    }
+                }
+                if below(bound, threshold) {
+                    for c in cursors[essential..].iter_mut() {
+                        c.seek_past(end);
+                    }
+                    continue;
+                }
+            }
+            let len = self.lens[doc as usize];
             let mut partial = 0.0;
             for c in cursors[essential..].iter_mut() {
                 if let Some(p) = c.postings.get(c.pos).filter(|p| p.doc == doc) {
-                    if slot.key.is_some() {
-                        let s = self.config.term_score(c.idf, p.tf, slot.len, avgdl);
+                    if len != DEAD {
+                        let s = norm.score(c.weight, p.tf, len);
                         contrib[c.canon] = s;
                         partial += s;
                     }
                     c.pos += 1;
                 }
             }
-            if slot.key.is_none() {
+            if len == DEAD {
                 continue;
             }
             let mut bound = partial + essential.checked_sub(1).map_or(0.0, |i| prefix[i]);
@@ -443,7 +505,7 @@ impl<K: Clone + Eq + Hash + Ord> KeywordIndex<K> {
                 c.seek(doc);
                 match c.postings.get(c.pos).filter(|p| p.doc == doc) {
                     Some(p) => {
-                        let s = self.config.term_score(c.idf, p.tf, slot.len, avgdl);
+                        let s = norm.score(c.weight, p.tf, len);
                         contrib[c.canon] = s;
                         bound += s - c.ub;
                     }
@@ -453,10 +515,9 @@ impl<K: Clone + Eq + Hash + Ord> KeywordIndex<K> {
             if !pruned && !below(bound, threshold) {
                 // Sum in query order so equal documents get bit-identical scores.
                 let score: f64 = contrib.iter().sum();
-                let key = slot.key.as_ref().expect("live slot has a key");
-                let pos = top.partition_point(|&(s, d)| {
-                    s > score || (s == score && self.key_of(d) < key)
-                });
+                let key = self.key_of(doc);
+                let pos = top
+                    .partition_point(|&(s, d)| s > score || (s == score && self.key_of(d) < key));
                 if pos < k && filter(key) {
                     top.insert(pos, (score, doc));
                     top.truncate(k);
@@ -501,17 +562,64 @@ fn below(bound: f64, threshold: f64) -> bool {
     bound + 1e-9 * threshold.abs().max(1.0) < threshold
 }
 
+/// BM25's length normalisation for one query: `k1·(1 − b + b·dl/avgdl)`, with the
+/// division hoisted out of the scoring loop.
+#[derive(Clone, Copy)]
+struct LengthNorm {
+    base: f64,
+    slope: f64,
+}
+
+impl LengthNorm {
+    fn new(config: Bm25Config, avgdl: f64) -> Self {
+        LengthNorm {
+            base: config.k1 * (1.0 - config.b),
+            slope: config.k1 * config.b / avgdl,
+        }
+    }
+
+    /// The term score for `weight = idf·(k1+1)`.
+    fn score(self, weight: f64, tf: u32, dl: u32) -> f64 {
+        let tf = f64::from(tf);
+        weight * tf / (tf + self.base + self.slope * f64::from(dl))
+    }
+}
+
 struct Cursor<'a> {
     postings: &'a [Posting],
     pos: usize,
-    idf: f64,
+    /// `idf · (k1 + 1)`.
+    weight: f64,
+    /// Upper bound of the term's score over the whole list.
     ub: f64,
+    /// Upper bound per block of `BLOCK` postings.
+    block_ub: Vec<f64>,
+    /// Index of the term in the query (scores are summed in this order).
     canon: usize,
 }
 
 impl Cursor<'_> {
     fn current(&self) -> Option<DocNo> {
         self.postings.get(self.pos).map(|p| p.doc)
+    }
+
+    /// The score bound and last document number of the current block.
+    fn current_block(&self) -> Option<(f64, DocNo)> {
+        if self.pos >= self.postings.len() {
+            return None;
+        }
+        let block = self.pos / BLOCK;
+        let last = ((block + 1) * BLOCK).min(self.postings.len()) - 1;
+        Some((self.block_ub[block], self.postings[last].doc))
+    }
+
+    /// Moves to the first posting with document number `>= end` (the end of the list
+    /// if `end` exceeds every number).
+    fn seek_past(&mut self, end: u64) {
+        match DocNo::try_from(end) {
+            Ok(doc) => self.seek(doc),
+            Err(_) => self.pos = self.postings.len(),
+        }
     }
 
     /// Moves to the first posting with document number `>= doc` (galloping search).
@@ -605,8 +713,9 @@ mod tests {
             let mut c = Cursor {
                 postings: &postings,
                 pos: 5,
-                idf: 1.0,
+                weight: 1.0,
                 ub: 1.0,
+                block_ub: Vec::new(),
                 canon: 0,
             };
             c.seek(target);
@@ -626,5 +735,6 @@ mod tests {
         assert!(ix.search("the of and", 10).is_empty());
         assert!(ix.search("something", 0).is_empty());
         assert!(ix.search("unknownword", 3).is_empty());
+        assert_eq!(ix.search("something", usize::MAX).len(), 1);
     }
 }

@@ -141,14 +141,23 @@ mod tests {
     #[test]
     fn modes_parse_and_reject_unknown_names() {
         assert_eq!(SearchMode::parse("Keyword").ok(), Some(SearchMode::Keyword));
-        assert_eq!("hybrid".parse::<SearchMode>().ok(), Some(SearchMode::Hybrid));
+        assert_eq!(
+            "hybrid".parse::<SearchMode>().ok(),
+            Some(SearchMode::Hybrid)
+        );
         let err = SearchMode::parse("semantic").expect_err("unknown");
-        assert!(err.to_string().contains("unknown search mode \"semantic\""), "{err}");
+        assert!(
+            err.to_string().contains("unknown search mode \"semantic\""),
+            "{err}"
+        );
     }
 
     #[test]
     fn defaults_match_the_spec() {
         let r = SearchRequest::new("q");
-        assert_eq!((r.k, r.mode, r.expand, r.rerank), (10, SearchMode::Hybrid, None, None));
+        assert_eq!(
+            (r.k, r.mode, r.expand, r.rerank),
+            (10, SearchMode::Hybrid, None, None)
+        );
     }
 }

@@ -345,11 +345,17 @@ impl SearchIndex {
         let query = req.query.trim();
         let k = req.k;
         let mut queries = vec![query.to_owned()];
-        if let Some(expander) = models.expander.as_ref().filter(|_| req.expand != Some(false)) {
-            let extra = expander.expand(query).map_err(|detail| SearchError::Model {
-                model: "expander",
-                detail,
-            })?;
+        if let Some(expander) = models
+            .expander
+            .as_ref()
+            .filter(|_| req.expand != Some(false))
+        {
+            let extra = expander
+                .expand(query)
+                .map_err(|detail| SearchError::Model {
+                    model: "expander",
+                    detail,
+                })?;
             for q in extra {
                 let q = q.trim();
                 if queries.len() > self.config.max_expansions {
@@ -364,7 +370,10 @@ impl SearchIndex {
             .embedder
             .as_ref()
             .filter(|_| req.mode == SearchMode::Hybrid);
-        let reranker = models.reranker.as_ref().filter(|_| req.rerank != Some(false));
+        let reranker = models
+            .reranker
+            .as_ref()
+            .filter(|_| req.rerank != Some(false));
         let fuse = embedder.is_some() || queries.len() > 1;
         let depth = if fuse || reranker.is_some() {
             (k.saturating_mul(3)).max(self.config.candidates)

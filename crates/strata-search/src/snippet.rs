@@ -82,7 +82,11 @@ fn excerpt(text: &str, total_chars: usize, start: usize, len: usize) -> String {
     }
     if start > 0 {
         // Do not begin mid-word: skip to the next whitespace if one is near.
-        if let Some(ws) = chars[start..end].iter().take(20).position(|c| c.is_whitespace()) {
+        if let Some(ws) = chars[start..end]
+            .iter()
+            .take(20)
+            .position(|c| c.is_whitespace())
+        {
             start += ws + 1;
         }
     }

@@ -26,9 +26,13 @@ pub fn parse_iso8601(input: &str) -> Result<Timestamp> {
     let b = s.as_bytes();
     let mut p = Parser { b, pos: 0 };
     let year = p.digits(4).ok_or_else(|| fail("expected a 4-digit year"))?;
-    p.expect(b'-').ok_or_else(|| fail("expected '-' after the year"))?;
-    let month = p.digits(2).ok_or_else(|| fail("expected a 2-digit month"))?;
-    p.expect(b'-').ok_or_else(|| fail("expected '-' after the month"))?;
+    p.expect(b'-')
+        .ok_or_else(|| fail("expected '-' after the year"))?;
+    let month = p
+        .digits(2)
+        .ok_or_else(|| fail("expected a 2-digit month"))?;
+    p.expect(b'-')
+        .ok_or_else(|| fail("expected '-' after the month"))?;
     let day = p.digits(2).ok_or_else(|| fail("expected a 2-digit day"))?;
     if !(1..=12).contains(&month) {
         return Err(fail("month must be 01-12"));
@@ -47,12 +51,17 @@ pub fn parse_iso8601(input: &str) -> Result<Timestamp> {
             _ => return Err(fail("expected 'T' between date and time")),
         }
         let hour = p.digits(2).ok_or_else(|| fail("expected a 2-digit hour"))?;
-        p.expect(b':').ok_or_else(|| fail("expected ':' after the hour"))?;
-        let minute = p.digits(2).ok_or_else(|| fail("expected 2-digit minutes"))?;
+        p.expect(b':')
+            .ok_or_else(|| fail("expected ':' after the hour"))?;
+        let minute = p
+            .digits(2)
+            .ok_or_else(|| fail("expected 2-digit minutes"))?;
         let mut second = 0;
         if p.peek() == Some(b':') {
             p.pos += 1;
-            second = p.digits(2).ok_or_else(|| fail("expected 2-digit seconds"))?;
+            second = p
+                .digits(2)
+                .ok_or_else(|| fail("expected 2-digit seconds"))?;
             if matches!(p.peek(), Some(b'.' | b',')) {
                 p.pos += 1;
                 let start = p.pos;
@@ -82,7 +91,9 @@ pub fn parse_iso8601(input: &str) -> Result<Timestamp> {
             Some(b'Z' | b'z') => p.pos += 1,
             Some(sign @ (b'+' | b'-')) => {
                 p.pos += 1;
-                let oh = p.digits(2).ok_or_else(|| fail("expected a 2-digit offset hour"))?;
+                let oh = p
+                    .digits(2)
+                    .ok_or_else(|| fail("expected a 2-digit offset hour"))?;
                 if p.peek() == Some(b':') {
                     p.pos += 1;
                 }
@@ -163,13 +174,22 @@ mod tests {
     #[test]
     fn known_instants() {
         // 2026-02-07T00:00:00Z = 1770422400 s.
-        assert_eq!(parse_iso8601("2026-02-07T00:00:00Z").ok(), Some(1_770_422_400_000_000));
-        assert_eq!(parse_iso8601("2026-02-07").ok(), Some(1_770_422_400_000_000));
+        assert_eq!(
+            parse_iso8601("2026-02-07T00:00:00Z").ok(),
+            Some(1_770_422_400_000_000)
+        );
+        assert_eq!(
+            parse_iso8601("2026-02-07").ok(),
+            Some(1_770_422_400_000_000)
+        );
         assert_eq!(
             parse_iso8601("2026-02-09T23:59:59Z").ok(),
             Some(1_770_422_400_000_000 + (2 * 86_400 + 86_399) * 1_000_000)
         );
-        assert_eq!(parse_iso8601("2000-02-29T12:00").ok(), Some(951_825_600_000_000));
+        assert_eq!(
+            parse_iso8601("2000-02-29T12:00").ok(),
+            Some(951_825_600_000_000)
+        );
     }
 
     #[test]
@@ -179,8 +199,14 @@ mod tests {
         assert_eq!(parse_iso8601("2024-05-01T07:00:00-0300").ok(), Some(utc));
         assert_eq!(parse_iso8601("2024-05-01T11:00:00+01").ok(), Some(utc));
         assert_eq!(parse_iso8601("2024-05-01 10:00:00").ok(), Some(utc));
-        assert_eq!(parse_iso8601("2024-05-01T10:00:00.5Z").ok(), Some(utc + 500_000));
-        assert_eq!(parse_iso8601("2024-05-01T10:00:00.123456789Z").ok(), Some(utc + 123_456));
+        assert_eq!(
+            parse_iso8601("2024-05-01T10:00:00.5Z").ok(),
+            Some(utc + 500_000)
+        );
+        assert_eq!(
+            parse_iso8601("2024-05-01T10:00:00.123456789Z").ok(),
+            Some(utc + 123_456)
+        );
     }
 
     #[test]

@@ -48,7 +48,9 @@ impl<K: Clone + Eq + Hash + Ord> VectorIndex<K> {
             self.dim = None;
             self.generation = generation;
         }
-        let missing: Vec<(&K, &str)> = docs.filter(|(k, _)| !self.vectors.contains_key(*k)).collect();
+        let missing: Vec<(&K, &str)> = docs
+            .filter(|(k, _)| !self.vectors.contains_key(*k))
+            .collect();
         for batch in missing.chunks(EMBED_BATCH) {
             let texts: Vec<String> = batch.iter().map(|(_, t)| (*t).to_owned()).collect();
             let vecs = embed_checked(embedder, &texts, &mut self.dim)?;
@@ -67,7 +69,12 @@ impl<K: Clone + Eq + Hash + Ord> VectorIndex<K> {
     /// The `n` documents most similar to the normalised `query`, best first (ties:
     /// smaller key first), among those passing `filter`. Cost: one dot product per
     /// stored vector.
-    pub(crate) fn search(&self, query: &[f32], n: usize, mut filter: impl FnMut(&K) -> bool) -> Vec<(K, f32)> {
+    pub(crate) fn search(
+        &self,
+        query: &[f32],
+        n: usize,
+        mut filter: impl FnMut(&K) -> bool,
+    ) -> Vec<(K, f32)> {
         let mut scored: Vec<(&K, f32)> = self
             .vectors
             .iter()
@@ -133,7 +140,13 @@ mod tests {
         fn embed(&self, texts: &[String]) -> std::result::Result<Vec<Vec<f32>>, String> {
             Ok(texts
                 .iter()
-                .map(|t| if t.starts_with('x') { vec![2.0, 0.0] } else { vec![0.0, 3.0] })
+                .map(|t| {
+                    if t.starts_with('x') {
+                        vec![2.0, 0.0]
+                    } else {
+                        vec![0.0, 3.0]
+                    }
+                })
                 .collect())
         }
     }
@@ -141,7 +154,11 @@ mod tests {
     struct Broken;
     impl Embedder for Broken {
         fn embed(&self, texts: &[String]) -> std::result::Result<Vec<Vec<f32>>, String> {
-            Ok(texts.iter().enumerate().map(|(i, _)| vec![1.0; i + 1]).collect())
+            Ok(texts
+                .iter()
+                .enumerate()
+                .map(|(i, _)| vec![1.0; i + 1])
+                .collect())
         }
     }
 
@@ -149,7 +166,8 @@ mod tests {
     fn cosine_ranking_and_lazy_embedding() {
         let mut ix = VectorIndex::new();
         let docs = [(1u8, "xa"), (2, "yb"), (3, "xc")];
-        ix.ensure(1, &Axis, docs.iter().map(|(k, t)| (k, *t))).expect("embeds");
+        ix.ensure(1, &Axis, docs.iter().map(|(k, t)| (k, *t)))
+            .expect("embeds");
         let hits = ix.search(&[1.0, 0.0], 2, |_| true);
         assert_eq!(hits, vec![(1, 1.0), (3, 1.0)]);
         let hits = ix.search(&[0.0, 1.0], 5, |k| *k != 2);
@@ -161,7 +179,9 @@ mod tests {
     fn inconsistent_dimensions_are_a_model_error() {
         let mut ix = VectorIndex::new();
         let docs = [(1u8, "a"), (2, "b")];
-        let err = ix.ensure(1, &Broken, docs.iter().map(|(k, t)| (k, *t))).expect_err("dims");
+        let err = ix
+            .ensure(1, &Broken, docs.iter().map(|(k, t)| (k, *t)))
+            .expect_err("dims");
         assert_eq!(err.code(), "model");
         assert!(err.to_string().contains("dimension 2 (expected 1"), "{err}");
     }

@@ -65,14 +65,21 @@ fn check_top_k(hits: &[KeywordHit<u32>], expected: &[(u32, f64)], k: usize) -> R
         }
         match exact.get(&h.key) {
             Some(own) if (own - h.score).abs() <= 1e-6 => {}
-            other => return Err(format!("key {} scored {} but brute force says {other:?}", h.key, h.score)),
+            other => {
+                return Err(format!(
+                    "key {} scored {} but brute force says {other:?}",
+                    h.key, h.score
+                ))
+            }
         }
     }
     if let Some(&(_, kth)) = expected.get(want.wrapping_sub(1)) {
         let got: HashSet<u32> = hits.iter().map(|h| h.key).collect();
         for (key, s) in expected {
             if *s > kth + 1e-9 && !got.contains(key) {
-                return Err(format!("missing key {key} with score {s} above the k-th {kth}"));
+                return Err(format!(
+                    "missing key {key} with score {s} above the k-th {kth}"
+                ));
             }
         }
     }
@@ -88,8 +95,8 @@ fn check_top_k(hits: &[KeywordHit<u32>], expected: &[(u32, f64)], k: usize) -> R
 }
 
 const WORDS: [&str; 16] = [
-    "deploy", "failure", "server", "disk", "network", "timeout", "error", "retry",
-    "database", "cache", "login", "alert", "kernel", "memory", "queue", "latency",
+    "deploy", "failure", "server", "disk", "network", "timeout", "error", "retry", "database",
+    "cache", "login", "alert", "kernel", "memory", "queue", "latency",
 ];
 
 fn word() -> impl Strategy<Value = &'static str> {
@@ -230,7 +237,10 @@ fn idf_changes_when_documents_come_and_go() {
         index.upsert(k, "alert");
     }
     let more_docs = index.search("kernel", 1)[0].score;
-    assert!(more_docs > before, "a rarer term weighs more: {more_docs} vs {before}");
+    assert!(
+        more_docs > before,
+        "a rarer term weighs more: {more_docs} vs {before}"
+    );
     for k in 3..20u32 {
         index.remove(&k);
     }

@@ -1,29 +1,32 @@
 //! Shows that appends stay O(1) as the log grows: appends 200,000 events, one commit
-//! each, and prints the rate of every 50,000. Run in release mode:
-//! `cargo run --release -p strata-events --example events_append_rate`.
+//! each, and prints the rate of every 50,000. For scale it first runs the engine alone
+//! with the same writes per commit (three raw puts, no head read, no hash). Run in
+//! release mode: `cargo run --release -p strata-events --example events_append_rate`.
 
 use std::time::Instant;
-use strata_storage::{Database, Value};
+use strata_storage::{tags, Database, Value, VersionedStore};
 
 const TOTAL: u64 = 200_000;
 const STEP: u64 = 50_000;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let db = Database::open_temporary()?;
-    let scope = db.default_scope();
-    let types = ["click", "view", "deploy", "error"];
+fn payload(i: u64) -> Value {
+    Value::from(serde_json::json!({"n": i, "source": "bench"}))
+}
+
+/// Runs `op` for i in 0..TOTAL and prints the rate of every STEP.
+fn timed(
+    label: &str,
+    mut op: impl FnMut(u64) -> Result<(), Box<dyn std::error::Error>>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    println!("{label}");
     let start = Instant::now();
     let mut window = Instant::now();
     for i in 0..TOTAL {
-        let ty = types[(i % 4) as usize];
-        let payload = Value::from(serde_json::json!({"n": i, "source": "bench"}));
-        let (seq, _) =
-            db.transact(|t| Ok(strata_events::append(t, &scope, ty, payload.clone())?))?;
-        assert_eq!(seq, i, "sequences are dense");
+        op(i)?;
         if (i + 1) % STEP == 0 {
             let secs = window.elapsed().as_secs_f64();
             println!(
-                "events {:>7}..{:>7}: {:>8.0} appends/s ({:.1} µs each)",
+                "  {:>7}..{:>7}: {:>7.0}/s ({:.1} µs each)",
                 i + 1 - STEP,
                 i + 1,
                 STEP as f64 / secs,
@@ -34,9 +37,38 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let total = start.elapsed().as_secs_f64();
     println!(
-        "total: {TOTAL} appends in {total:.2} s ({:.0}/s)",
+        "  total: {TOTAL} in {total:.2} s ({:.0}/s)",
         TOTAL as f64 / total
     );
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    {
+        let base = Database::open_temporary()?;
+        let s = base.default_scope();
+        timed("engine baseline: 3 raw puts per commit", |i| {
+            let p = payload(i);
+            let index_key = [&b"i"[..], &i.to_be_bytes()].concat();
+            base.transact(|t| {
+                t.put(&s, tags::EVENTS, &i.to_be_bytes(), p.clone())?;
+                t.put(&s, tags::EVENTS, &index_key, Value::Null)?;
+                t.put(&s, tags::EVENTS, b"head", Value::Int(i as i64))
+            })?;
+            Ok(())
+        })?;
+    }
+
+    let db = Database::open_temporary()?;
+    let scope = db.default_scope();
+    let types = ["click", "view", "deploy", "error"];
+    timed("strata_events::append, one commit each", |i| {
+        let ty = types[(i % 4) as usize];
+        let p = payload(i);
+        let (seq, _) = db.transact(|t| Ok(strata_events::append(t, &scope, ty, p.clone())?))?;
+        assert_eq!(seq, i, "sequences are dense");
+        Ok(())
+    })?;
 
     let snap = db.read();
     let t = Instant::now();

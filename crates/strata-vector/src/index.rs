@@ -736,9 +736,7 @@ impl VectorIndex {
         let dump_dir = match dump_dir {
             Some(d) if records.len() >= index.config.hnsw_threshold => d,
             _ => {
-                for r in records {
-                    index.upsert_unchecked(&r.key, &r.vector, r.metadata, r.version);
-                }
+                index.fill_and_build(records);
                 return Ok((index, DumpStatus::NotUsed));
             }
         };
@@ -758,10 +756,17 @@ impl VectorIndex {
 
     fn fill_and_build(&mut self, records: Vec<IndexRecord>) {
         for r in records {
-            // Flat mode until the threshold is reached, then the graph is built once.
-            self.upsert_unchecked(&r.key, &r.vector, r.metadata, r.version);
+            if self.by_key.contains_key(&r.key) {
+                self.upsert_unchecked(&r.key, &r.vector, r.metadata, r.version);
+            } else {
+                self.push_slot(&r.key, &r.vector, r.metadata, r.version);
+            }
         }
-        self.maintain_if_due();
+        // One graph build over everything, rather than a build at the threshold
+        // followed by pending insertions.
+        if self.live >= self.config.hnsw_threshold {
+            self.rebuild(true);
+        }
     }
 
     fn adopt_dump(

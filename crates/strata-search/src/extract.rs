@@ -7,7 +7,11 @@
 //! | state | all (UTF-8 cell name) | the name | strings and numbers in the value |
 //! | json | all (UTF-8 doc key) | the key | `field: value` lines for string/number leaves |
 //! | event | `b'e'` + u64 BE sequence | the sequence, decimal | `type`, then payload strings and numbers |
-//! | vector | none yet | | vector metadata is not indexed yet |
+//! | vector | `b'v'` + collection + `0x00` + key | `collection/key` | `field: value` lines of the metadata |
+//!
+//! Other event keys (`b't'…`, `b'h'…`: indexes and the head) and vector-collection
+//! configs (`b'c'…`) are internal and skipped. Vector embeddings themselves are not
+//! text: hybrid search embeds the indexed text with its own model.
 //!
 //! Numbers are indexed in their decimal form (so `"build 42"` and the value `42` both
 //! match the query `42`); booleans, nulls and bytes are not.
@@ -27,17 +31,18 @@ pub enum SearchPrimitive {
     Event,
     /// JSON documents.
     Json,
-    /// Vector collections (metadata not indexed yet: never produces hits).
+    /// Vectors of vector collections (their metadata).
     Vector,
 }
 
 impl SearchPrimitive {
     /// The primitives whose text is indexed.
-    pub const INDEXED: [SearchPrimitive; 4] = [
+    pub const INDEXED: [SearchPrimitive; 5] = [
         SearchPrimitive::Kv,
         SearchPrimitive::State,
         SearchPrimitive::Event,
         SearchPrimitive::Json,
+        SearchPrimitive::Vector,
     ];
 
     /// The name reported in [`crate::SearchHit::primitive`]: `"kv"`, `"state"`,
@@ -93,6 +98,7 @@ impl SearchPrimitive {
     pub(crate) fn key_prefix(self) -> &'static [u8] {
         match self {
             SearchPrimitive::Event => b"e",
+            SearchPrimitive::Vector => b"v",
             _ => b"",
         }
     }
@@ -136,7 +142,21 @@ pub(crate) fn extract(prim: SearchPrimitive, key: &[u8], value: &Value) -> Optio
             }
             u64::from_be_bytes(seq).to_string()
         }
-        SearchPrimitive::Vector => return None,
+        SearchPrimitive::Vector => {
+            let rest = key.strip_prefix(b"v")?;
+            let sep = rest.iter().position(|&b| b == 0)?;
+            let (collection, vkey) = (&rest[..sep], &rest[sep + 1..]);
+            if let Value::Object(fields) = value {
+                if let Some(meta) = fields.get("metadata") {
+                    json_text(None, meta, &mut text);
+                }
+            }
+            format!(
+                "{}/{}",
+                String::from_utf8_lossy(collection),
+                String::from_utf8_lossy(vkey)
+            )
+        }
     };
     Some(Extracted { entity, text })
 }
@@ -252,7 +272,21 @@ mod tests {
         assert_eq!(e.text, "deploy\nrollout stalled");
         assert!(extract(SearchPrimitive::Event, b"t-deploy", &v).is_none());
         assert!(extract(SearchPrimitive::Event, b"e123", &v).is_none());
-        assert!(extract(SearchPrimitive::Vector, b"c", &v).is_none());
+    }
+
+    #[test]
+    fn vectors_index_their_metadata_and_skip_configs() {
+        let v = obj(vec![
+            ("embedding", Value::Bytes(vec![0; 8])),
+            ("metadata", obj(vec![("title", Value::from("whale song"))])),
+        ]);
+        let e = extract(SearchPrimitive::Vector, b"vdocs\0doc-1", &v).expect("vector");
+        assert_eq!(e.entity, "docs/doc-1");
+        assert_eq!(e.text, "title: whale song");
+        assert!(extract(SearchPrimitive::Vector, b"cdocs", &v).is_none());
+        let bare = obj(vec![("embedding", Value::Bytes(vec![0; 8]))]);
+        let e = extract(SearchPrimitive::Vector, b"vdocs\0doc-2", &bare).expect("vector");
+        assert!(e.text.is_empty());
     }
 
     #[test]

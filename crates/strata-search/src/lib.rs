@@ -18,9 +18,9 @@
 //!   (k = 60). Without an embedder, hybrid mode is keyword search.
 //! - [`parse_iso8601`] turns the Python API's time-range strings into timestamps.
 //!
-//! What each primitive contributes is described in [`SearchPrimitive`]'s module: KV and
-//! state values' strings and numbers, JSON `field: value` lines, event type and
-//! payload. Vector-collection metadata is not indexed yet.
+//! What each primitive contributes: KV and state values' strings and numbers, JSON
+//! `field: value` lines, event type and payload, vector metadata `field: value` lines
+//! (see [`SearchPrimitive`]).
 //!
 //! It is not: a persistent index (indexes are rebuilt from the store after a reopen),
 //! a phrase or boolean query engine, or a place where models run on the commit path.

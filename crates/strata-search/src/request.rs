@@ -51,8 +51,8 @@ pub struct SearchRequest {
     pub query: String,
     /// Maximum number of results (default [`DEFAULT_K`], must be ≥ 1).
     pub k: usize,
-    /// Primitive names to search (`"kv"`, `"state"`, `"event"`, `"json"`, plural and
-    /// long forms accepted); `None` searches all.
+    /// Primitive names to search (`"kv"`, `"state"`, `"event"`, `"json"`, `"vector"`;
+    /// plural and long forms accepted); `None` searches all.
     pub primitives: Option<Vec<String>>,
     /// Only documents last written at a commit timestamp in `[start, end]` (µs,
     /// inclusive).
@@ -120,10 +120,10 @@ impl SearchRequest {
 /// One result of a search.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchHit {
-    /// What users address the record by: the key (KV, state, JSON) or the event
-    /// sequence number in decimal.
+    /// What users address the record by: the key (KV, state, JSON), the event
+    /// sequence number in decimal, or `collection/key` for a vector.
     pub entity: String,
-    /// The primitive's name: `"kv"`, `"state"`, `"event"` or `"json"`.
+    /// The primitive's name: `"kv"`, `"state"`, `"event"`, `"json"` or `"vector"`.
     pub primitive: String,
     /// Relevance, higher is better: BM25 for a plain keyword search, the RRF score when
     /// several rankings were fused, the reranker's score after reranking.

@@ -65,20 +65,28 @@ fn each_primitive_contributes_its_text() -> TestResult {
         ),
     ]);
     put(&db, &s, tags::EVENTS, &event_key(7), event)?;
-    // Internal event keys and vectors are not documents.
+    let vector = obj(vec![
+        ("embedding", Value::Bytes(vec![0; 8])),
+        (
+            "metadata",
+            obj(vec![("caption", Value::from("vector walrus"))]),
+        ),
+    ]);
+    put(&db, &s, tags::VECTOR, b"vphotos\0img-3", vector)?;
+    // Internal event keys and vector-collection configs are not documents.
     put(
         &db,
         &s,
         tags::EVENTS,
         b"t-walrus",
-        Value::from("walrus index entry"),
+        Value::from("walrus index"),
     )?;
     put(
         &db,
         &s,
         tags::VECTOR,
-        b"c/walrus",
-        Value::from("walrus vector metadata"),
+        b"cwalrus",
+        Value::from("walrus config"),
     )?;
 
     let hits = search.search(&db, &s, &keyword("walrus"))?;
@@ -91,10 +99,11 @@ fn each_primitive_contributes_its_text() -> TestResult {
             pair("json", "doc-1"),
             pair("kv", "k:1"),
             pair("state", "cell"),
+            pair("vector", "photos/img-3"),
         ]
     );
     let ranks: Vec<usize> = hits.iter().map(|h| h.rank).collect();
-    assert_eq!(ranks, vec![1, 2, 3, 4]);
+    assert_eq!(ranks, vec![1, 2, 3, 4, 5]);
     assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
     // JSON field names are indexed as context; event type and payload both count.
     let by_field = search.search(&db, &s, &keyword("severity"))?;

@@ -52,7 +52,7 @@ pub struct SearchRequest {
     /// Maximum number of results (default [`DEFAULT_K`], must be ≥ 1).
     pub k: usize,
     /// Primitive names to search (`"kv"`, `"state"`, `"event"`, `"json"`, `"vector"`;
-    /// plural and long forms accepted); `None` searches all.
+    /// plural and long forms accepted); `None` searches all, an empty list nothing.
     pub primitives: Option<Vec<String>>,
     /// Only documents last written at a commit timestamp in `[start, end]` (µs,
     /// inclusive).

@@ -24,7 +24,7 @@
 //!   view: always correct, O(collection size).
 
 use crate::error::Result;
-use crate::index::{IndexConfig, IndexRecord, VectorIndex};
+use crate::index::{DumpStatus, IndexConfig, IndexRecord, VectorIndex};
 use crate::keys::{self, CollectionConfig, ParsedKey};
 use parking_lot::{Mutex, RwLock};
 use std::collections::{HashMap, VecDeque};
@@ -58,6 +58,8 @@ struct Entry {
     state: RwLock<State>,
     /// Changed since the last dump.
     dirty: AtomicBool,
+    /// What happened to the dump when the index was last built.
+    load_status: Mutex<Option<DumpStatus>>,
 }
 
 /// The in-memory vector indexes of one database, one per (branch, space, collection).
@@ -175,12 +177,11 @@ impl VectorIndexes {
                 records,
                 dump.as_deref(),
             )?;
-            let fresh_graph = matches!(
-                status,
-                crate::DumpStatus::Missing | crate::DumpStatus::Rejected(_)
-            ) || matches!(status, crate::DumpStatus::Loaded { stale, .. } if stale > 0);
+            let fresh_graph = matches!(status, DumpStatus::Missing | DumpStatus::Rejected(_))
+                || matches!(status, DumpStatus::Loaded { stale, .. } if stale > 0);
             state.index = Some(index);
             state.applied = s;
+            *entry.load_status.lock() = Some(status);
             if fresh_graph {
                 entry.dirty.store(true, Ordering::SeqCst);
             }
@@ -253,9 +254,19 @@ impl VectorIndexes {
                         applied: 0,
                     }),
                     dirty: AtomicBool::new(false),
+                    load_status: Mutex::new(None),
                 })
             })
             .clone()
+    }
+
+    /// How the index of `collection` used its dump when it was last built: `None`
+    /// if it has not been built since it was registered or invalidated.
+    pub fn load_status(&self, scope: &Scope, collection: &str) -> Option<DumpStatus> {
+        let key = (scope.branch, scope.space.clone(), collection.to_owned());
+        let entry = self.map.read().get(&key).cloned()?;
+        let status = entry.load_status.lock().clone();
+        status
     }
 
     /// Dumps every HNSW index changed since its last dump into the dump directory.

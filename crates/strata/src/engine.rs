@@ -90,6 +90,7 @@ impl Strata {
         let mut registry = PrimitiveRegistry::new();
         registry.register(Box::new(strata_kv::KvPrimitive))?;
         registry.register(Box::new(strata_state::StatePrimitive))?;
+        registry.register(Box::new(strata_events::EventsPrimitive))?;
         registry.register(Box::new(strata_json::JsonPrimitive))?;
         registry.register(Box::new(strata_vector::VectorPrimitive))?;
         Ok(Strata {

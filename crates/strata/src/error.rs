@@ -15,6 +15,9 @@ pub enum Error {
     /// From the state-cell primitive.
     #[error(transparent)]
     State(#[from] strata_state::StateError),
+    /// From the event log.
+    #[error(transparent)]
+    Events(#[from] strata_events::EventError),
     /// From the JSON primitive.
     #[error(transparent)]
     Json(#[from] strata_json::JsonError),
@@ -44,6 +47,7 @@ impl Error {
             Error::Storage(e) => e.code(),
             Error::Kv(e) => e.code(),
             Error::State(e) => e.code(),
+            Error::Events(e) => e.code(),
             Error::Json(e) => e.code(),
             Error::Vector(e) => e.code(),
             Error::Search(e) => e.code(),

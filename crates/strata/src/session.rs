@@ -536,6 +536,53 @@ impl Session {
         self.read(|t, s| Ok(strata_state::history(t, s, cell)?))
     }
 
+    // ------------------------------------------------------------- events
+
+    /// Appends an event; returns its sequence number (dense from 0 per branch/space).
+    pub fn event_append(&self, event_type: &str, payload: Value) -> Result<Written<u64>> {
+        self.write(|t, s| Ok(strata_events::append(t, s, event_type, payload.clone())?))
+    }
+
+    /// The event at `seq` (as of `as_of` if given).
+    pub fn event_get(
+        &self,
+        seq: u64,
+        as_of: Option<Timestamp>,
+    ) -> Result<Option<strata_events::Event>> {
+        self.read(|t, s| match as_of {
+            Some(ts) => Ok(strata_events::get_as_of(t, s, seq, ts)?),
+            None => Ok(strata_events::get(t, s, seq)?),
+        })
+    }
+
+    /// Events of a type, in sequence order, after `after` (exclusive), at most `limit`.
+    pub fn event_list(
+        &self,
+        event_type: &str,
+        limit: Option<usize>,
+        after: Option<u64>,
+    ) -> Result<Vec<strata_events::Event>> {
+        self.read(|t, s| {
+            if limit.is_none() && after.is_none() {
+                Ok(strata_events::list(t, s, event_type)?)
+            } else {
+                Ok(strata_events::list_paginated(
+                    t, s, event_type, limit, after,
+                )?)
+            }
+        })
+    }
+
+    /// Number of events in the current branch and space.
+    pub fn event_len(&self) -> Result<u64> {
+        self.read(|t, s| Ok(strata_events::len(t, s)?))
+    }
+
+    /// Verifies the hash chain of the event log.
+    pub fn event_verify(&self) -> Result<strata_events::VerifyReport> {
+        self.read(|t, s| Ok(strata_events::verify(t, s)?))
+    }
+
     // ------------------------------------------------------------- JSON
 
     /// Sets the value at `path` in document `key`.

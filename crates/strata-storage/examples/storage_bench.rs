@@ -1,0 +1,234 @@
+//! Storage benchmark: StrataDB's versioned store against raw fjall doing the same work.
+//!
+//! Run: `cargo run --release -p strata-storage --example storage_bench -- [N]`
+//! (N keys, default 1 000 000). Prints a Markdown table.
+
+use std::time::Instant;
+use strata_storage::{tags, Database, DatabaseOptions, Durability, Value, VersionedStore};
+
+fn rate(n: usize, secs: f64) -> String {
+    format!("{:.0}/s ({:.2} µs)", n as f64 / secs, secs * 1e6 / n as f64)
+}
+
+fn key(i: usize) -> String {
+    format!("user:{:08}", (i * 7919) % 100_000_000)
+}
+
+fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
+    let value = Value::from("x".repeat(100));
+    let raw_value = value.encode();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+
+    // ---------------- StrataDB
+    let db = Database::open(dir.path().join("strata"), DatabaseOptions::default()).expect("open");
+    let s = db.default_scope();
+    let t = Instant::now();
+    for i in 0..n {
+        db.transact(|tx| tx.put(&s, tags::KV, key(i).as_bytes(), value.clone()))
+            .expect("put");
+    }
+    let strata_put = t.elapsed().as_secs_f64();
+    let ts_mid = db.head_timestamp();
+    // overwrite 10% so as_of reads have history to skip
+    for i in 0..n / 10 {
+        db.transact(|tx| tx.put(&s, tags::KV, key(i).as_bytes(), Value::from("new")))
+            .expect("put");
+    }
+    let reads = n.min(200_000);
+    let snap = db.read();
+    let t = Instant::now();
+    for i in 0..reads {
+        let k = key((i * 31) % n);
+        assert!(snap.get(&s, tags::KV, k.as_bytes()).expect("get").is_some());
+    }
+    let strata_get = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for i in 0..reads {
+        let k = key((i * 31) % n);
+        assert!(snap
+            .get_as_of(&s, tags::KV, k.as_bytes(), ts_mid)
+            .expect("as_of")
+            .is_some());
+    }
+    let strata_asof = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let mut scanned = 0;
+    for p in 0..100 {
+        let prefix = format!("user:{:04}", p * 97);
+        scanned += snap
+            .scan(&s, tags::KV, prefix.as_bytes(), None, Some(100))
+            .expect("scan")
+            .entries
+            .len();
+    }
+    let strata_scan = t.elapsed().as_secs_f64();
+    let batch = 100;
+    let txns = (n / batch).min(2_000);
+    let t = Instant::now();
+    for j in 0..txns {
+        let mut tx = db.begin(false);
+        for i in 0..batch {
+            tx.put(
+                &s,
+                tags::KV,
+                format!("txn:{j}:{i}").as_bytes(),
+                value.clone(),
+            )
+            .expect("put");
+        }
+        tx.commit().expect("commit");
+    }
+    let strata_txn = t.elapsed().as_secs_f64();
+    drop(snap);
+    drop(db);
+    let t = Instant::now();
+    let db = Database::open(dir.path().join("strata"), DatabaseOptions::default()).expect("reopen");
+    let reopen = t.elapsed().as_secs_f64();
+    let s = db.default_scope();
+    assert!(db
+        .read()
+        .get(&s, tags::KV, key(1).as_bytes())
+        .expect("get")
+        .is_some());
+    drop(db);
+
+    // durable commits (fsync every commit), 1 and 4 threads
+    let sync_db = Database::open(
+        dir.path().join("sync"),
+        DatabaseOptions::default().with_durability(Durability::Always),
+    )
+    .expect("open");
+    let s = sync_db.default_scope();
+    let m = 5_000;
+    let t = Instant::now();
+    for i in 0..m {
+        sync_db
+            .transact(|tx| tx.put(&s, tags::KV, key(i).as_bytes(), value.clone()))
+            .expect("put");
+    }
+    let sync1 = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let threads = 4;
+    std::thread::scope(|sc| {
+        for th in 0..threads {
+            let db = sync_db.clone();
+            let s = s.clone();
+            let value = value.clone();
+            sc.spawn(move || {
+                for i in 0..m / threads {
+                    db.transact(|tx| {
+                        tx.put(&s, tags::KV, format!("t{th}:{i}").as_bytes(), value.clone())
+                    })
+                    .expect("put");
+                }
+            });
+        }
+    });
+    let sync4 = t.elapsed().as_secs_f64();
+    drop(sync_db);
+
+    // ---------------- raw fjall, same work
+    let fj = fjall::Database::builder(dir.path().join("raw"))
+        .open()
+        .expect("open");
+    let ks = fj
+        .keyspace("data", fjall::KeyspaceCreateOptions::default)
+        .expect("ks");
+    let t = Instant::now();
+    for i in 0..n {
+        ks.insert(key(i), raw_value.clone()).expect("insert");
+    }
+    let raw_put = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for i in 0..reads {
+        let k = key((i * 31) % n);
+        assert!(ks.get(k).expect("get").is_some());
+    }
+    let raw_get = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let mut raw_scanned = 0;
+    for p in 0..100 {
+        let prefix = format!("user:{:04}", p * 97);
+        raw_scanned += ks.prefix(prefix).take(100).count();
+    }
+    let raw_scan = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for j in 0..txns {
+        let mut b = fj.batch();
+        for i in 0..batch {
+            b.insert(&ks, format!("txn:{j}:{i}"), raw_value.clone());
+        }
+        b.commit().expect("commit");
+    }
+    let raw_txn = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for i in 0..m {
+        let mut b = fj.batch().durability(Some(fjall::PersistMode::SyncData));
+        b.insert(&ks, key(i), raw_value.clone());
+        b.commit().expect("commit");
+    }
+    let raw_sync = t.elapsed().as_secs_f64();
+    assert_eq!(scanned, raw_scanned);
+
+    rows.push((
+        "put (auto-commit, 1 key)".into(),
+        rate(n, strata_put),
+        rate(n, raw_put),
+    ));
+    rows.push((
+        "get (latest)".into(),
+        rate(reads, strata_get),
+        rate(reads, raw_get),
+    ));
+    rows.push((
+        "get as_of (history)".into(),
+        rate(reads, strata_asof),
+        "n/a (no history)".into(),
+    ));
+    rows.push((
+        "prefix scan, 100 keys".into(),
+        rate(100, strata_scan),
+        rate(100, raw_scan),
+    ));
+    rows.push((
+        format!("transaction commit, {batch} keys"),
+        rate(txns, strata_txn),
+        rate(txns, raw_txn),
+    ));
+    rows.push((
+        "fsync every commit, 1 thread".into(),
+        rate(m, sync1),
+        rate(m, raw_sync),
+    ));
+    rows.push((
+        format!("fsync every commit, {threads} threads"),
+        rate(m, sync4),
+        "—".into(),
+    ));
+    rows.push((
+        format!("reopen at {n} keys"),
+        format!("{:.1} ms", reopen * 1e3),
+        "—".into(),
+    ));
+    println!("| operation ({n} keys, 100-byte values) | StrataDB | raw fjall | ratio |");
+    println!("|---|---|---|---|");
+    let ratio = |a: f64, b: f64| format!("{:.2}x", a / b);
+    let ratios = [
+        ratio(strata_put, raw_put),
+        ratio(strata_get, raw_get),
+        "—".into(),
+        ratio(strata_scan, raw_scan),
+        ratio(strata_txn, raw_txn),
+        ratio(sync1, raw_sync),
+        "—".into(),
+        "—".into(),
+    ];
+    for ((op, a, b), r) in rows.iter().zip(ratios.iter()) {
+        println!("| {op} | {a} | {b} | {r} |");
+    }
+}

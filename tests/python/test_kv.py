@@ -82,3 +82,17 @@ def test_two_handles_to_same_path_share_data(db_path):
     # Closing one handle leaves the other usable.
     assert b.kv_get("k") == "from a"
     b.close()
+
+
+@pytest.mark.parametrize("bad", ["", "nul\x00inside", "x" * 1025], ids=["empty", "nul", "too-long"])
+def test_invalid_keys_are_refused(db, bad):
+    with pytest.raises(InvalidInputError, match="key") as info:
+        db.kv_put(bad, 1)
+    assert info.value.code.startswith("invalid")
+    assert db.kv_get("x" * 1024) is None
+
+
+def test_longest_key_is_accepted(db):
+    key = "é" * 512  # 1024 UTF-8 bytes
+    db.kv_put(key, "long")
+    assert db.kv_get(key) == "long"

@@ -7,7 +7,6 @@
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use strata_storage::StorageError;
 
 pyo3::create_exception!(
     stratadb,
@@ -54,15 +53,15 @@ pub(crate) const PANIC: &str = "internal";
 /// What an engine call can fail with, built without the GIL.
 #[derive(Debug)]
 pub(crate) enum Failure {
-    /// An error returned by the engine.
-    Storage(StorageError),
+    /// An error returned by the database.
+    Db(strata::Error),
     /// A Rust panic caught at the boundary, with its message.
     Panic(String),
 }
 
-impl From<StorageError> for Failure {
-    fn from(e: StorageError) -> Self {
-        Failure::Storage(e)
+impl From<strata::Error> for Failure {
+    fn from(e: strata::Error) -> Self {
+        Failure::Db(e)
     }
 }
 
@@ -83,13 +82,14 @@ pub(crate) fn to_py(py: Python<'_>, failure: Failure) -> PyErr {
             PANIC,
             format!("internal error in the StrataDB engine (a bug, please report it): {msg}"),
         ),
-        Failure::Storage(e) => {
+        Failure::Db(e) => {
             let code = e.code();
             let msg = e.to_string();
             match code {
                 "not_found" => raise::<NotFoundError>(py, code, msg),
                 "conflict" => raise::<ConflictError>(py, code, msg),
-                "invalid_input" => raise::<InvalidInputError>(py, code, msg),
+                // `invalid_input`, `invalid_key`, `invalid_path`, ...
+                c if c.starts_with("invalid_") => raise::<InvalidInputError>(py, code, msg),
                 "locked" => raise::<LockedError>(py, code, msg),
                 // Unknown and rarer kinds fall back to the base class; `.code` tells them apart.
                 _ => raise::<StrataError>(py, code, msg),
@@ -100,9 +100,9 @@ pub(crate) fn to_py(py: Python<'_>, failure: Failure) -> PyErr {
 
 /// Runs `f` (an engine call, normally without the GIL), turning a panic into
 /// [`Failure::Panic`] so a bug in Rust never aborts the Python process.
-pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, StorageError>) -> Result<T, Failure> {
+pub(crate) fn guarded<T>(f: impl FnOnce() -> strata::Result<T>) -> Result<T, Failure> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(r) => r.map_err(Failure::Storage),
+        Ok(r) => r.map_err(Failure::Db),
         Err(payload) => {
             let msg = payload
                 .downcast_ref::<&str>()
@@ -133,11 +133,8 @@ mod tests {
     #[test]
     fn guarded_passes_results_and_errors_through() {
         assert!(matches!(guarded(|| Ok(7)), Ok(7)));
-        let err = guarded::<()>(|| Err(StorageError::NotFound("x".into())));
-        assert!(matches!(
-            err,
-            Err(Failure::Storage(StorageError::NotFound(_)))
-        ));
+        let err = guarded::<()>(|| Err(strata::Error::NotFound("x".into())));
+        assert!(matches!(err, Err(Failure::Db(strata::Error::NotFound(_)))));
     }
 
     #[test]

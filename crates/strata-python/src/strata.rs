@@ -1,10 +1,11 @@
-//! The `Strata` class: one handle to one open database.
+//! The `Strata` class: one Python handle = one [`strata::Session`] (its own current
+//! branch, space and transaction) on a shared [`strata::Strata`] engine.
 //!
-//! Invariants: every engine call runs without the GIL (`py.detach`) and inside
+//! Invariants: every database call runs without the GIL (`py.detach`) and inside
 //! [`guarded`], so other Python threads keep running and a Rust panic surfaces as a
 //! `StrataError`. Python objects are converted to and from [`Value`] while the GIL is
-//! held, before and after the engine call. A closed handle holds no engine reference,
-//! so closing the last handle releases the directory lock (and deletes a cache's files).
+//! held, before and after the call. A closed handle holds no engine reference, so
+//! closing the last handle releases the directory lock (and deletes a cache's files).
 
 use crate::convert;
 use crate::errors::{self, guarded, ClosedError, Failure, InvalidInputError};
@@ -12,22 +13,11 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use std::path::PathBuf;
-use std::sync::Mutex;
-use strata_storage::{tags, Database, DatabaseOptions, Durability, Scope, Value, VersionedStore};
+use std::sync::{Arc, Mutex};
+use strata::{Durability, OpenOptions, Session, Value};
 
-/// An open engine plus the scope the handle reads and writes.
-#[derive(Clone)]
-struct Handle {
-    db: Database,
-    scope: Scope,
-}
-
-impl Handle {
-    fn new(db: Database) -> Self {
-        let scope = db.default_scope();
-        Handle { db, scope }
-    }
-}
+/// The session a live handle works through (shared with calls in flight).
+type Handle = Arc<Session>;
 
 /// A StrataDB database handle.
 ///
@@ -54,8 +44,8 @@ fn invalid_input(py: Python<'_>, msg: String) -> PyErr {
 }
 
 /// Parses `Strata.open`'s keyword options.
-fn parse_options(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<DatabaseOptions> {
-    let mut opts = DatabaseOptions::default();
+fn parse_options(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<OpenOptions> {
+    let mut opts = OpenOptions::default();
     let Some(options) = options else {
         return Ok(opts);
     };
@@ -72,8 +62,8 @@ fn parse_options(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResul
                 let durability: Durability = text
                     .to_cow()?
                     .parse()
-                    .map_err(|e| errors::to_py(py, Failure::Storage(e)))?;
-                opts = opts.with_durability(durability);
+                    .map_err(|e| errors::to_py(py, Failure::Db(strata::Error::from(e))))?;
+                opts = opts.durability(durability);
             }
             other => {
                 return Err(PyTypeError::new_err(format!(
@@ -86,9 +76,9 @@ fn parse_options(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResul
 }
 
 impl Strata {
-    fn from_db(db: Database, label: String) -> Self {
+    fn from_engine(engine: strata::Strata, label: String) -> Self {
         Strata {
-            handle: Mutex::new(Some(Handle::new(db))),
+            handle: Mutex::new(Some(Arc::new(engine.session()))),
             label,
         }
     }
@@ -105,7 +95,7 @@ impl Strata {
     fn run<T: Send>(
         &self,
         py: Python<'_>,
-        f: impl FnOnce(&Handle) -> strata_storage::Result<T> + Send,
+        f: impl FnOnce(&Session) -> strata::Result<T> + Send,
     ) -> PyResult<T> {
         let handle = self.handle(py)?;
         py.detach(move || guarded(|| f(&handle)))
@@ -137,10 +127,10 @@ impl Strata {
     fn open(py: Python<'_>, path: PathBuf, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let opts = parse_options(py, options)?;
         let label = path.display().to_string();
-        let db = py
-            .detach(|| guarded(|| Database::open(&path, opts)))
+        let engine = py
+            .detach(|| guarded(|| strata::Strata::open(&path, opts)))
             .map_err(|failure| errors::to_py(py, failure))?;
-        Ok(Strata::from_db(db, label))
+        Ok(Strata::from_engine(engine, label))
     }
 
     /// Create an ephemeral database, for caches and tests.
@@ -153,13 +143,16 @@ impl Strata {
     /// True
     #[staticmethod]
     fn cache(py: Python<'_>) -> PyResult<Self> {
-        let db = py
-            .detach(|| guarded(Database::open_temporary))
+        let engine = py
+            .detach(|| guarded(strata::Strata::cache))
             .map_err(|failure| errors::to_py(py, failure))?;
-        Ok(Strata::from_db(db, "cache".into()))
+        Ok(Strata::from_engine(engine, "cache".into()))
     }
 
     /// Store `value` under `key` and return the new version number.
+    ///
+    /// `key` is a non-empty str of at most 1024 UTF-8 bytes without NUL characters;
+    /// other keys raise InvalidInputError.
     ///
     /// `value` may be None, bool, int (64-bit signed), float (NaN and infinities are
     /// kept), str, bytes/bytearray, list/tuple or dict with str keys, nested up to 256
@@ -177,12 +170,10 @@ impl Strata {
     fn kv_put(&self, py: Python<'_>, key: String, value: &Bound<'_, PyAny>) -> PyResult<u64> {
         let value: Value =
             convert::to_value(value).map_err(|e| invalid_input(py, e.message("value")))?;
-        let version = self.run(py, move |h| {
-            let ((), version) =
-                h.db.transact(|t| t.put(&h.scope, tags::KV, key.as_bytes(), value.clone()))?;
-            Ok(version)
-        })?;
-        Ok(version.0)
+        let written = self.run(py, move |s| s.kv_put(&key, value))?;
+        // Inside an explicit transaction (not exposed yet) no version exists until
+        // commit; report 0 then, as `commit()` will return the real one.
+        Ok(written.version.map_or(0, |v| v.0))
     }
 
     /// Return the value stored under `key`, or None if the key does not exist.
@@ -212,15 +203,9 @@ impl Strata {
             })?),
             None => None,
         };
-        let found = self.run(py, move |h| {
-            let snap = h.db.read();
-            match as_of {
-                Some(ts) => snap.get_as_of(&h.scope, tags::KV, key.as_bytes(), ts),
-                None => snap.get(&h.scope, tags::KV, key.as_bytes()),
-            }
-        })?;
+        let found = self.run(py, move |s| s.kv_get(&key, as_of))?;
         match found {
-            Some(v) => convert::to_py(py, &v.value),
+            Some(v) => convert::to_py(py, &v),
             None => Ok(py.None().into_bound(py)),
         }
     }

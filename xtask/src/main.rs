@@ -94,10 +94,18 @@ impl Run {
         self.venv().join("bin").join(tool)
     }
 
-    /// A command run from the workspace root with the venv first on `PATH`.
-    fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    /// A command run from the workspace root, outside the venv.
+    fn plain_command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut cmd = Command::new(program);
         cmd.current_dir(&self.root);
+        cmd
+    }
+
+    /// A command run from the workspace root with the venv activated (first on `PATH`,
+    /// `VIRTUAL_ENV` set). Not for `cargo test`: pyo3's build script follows
+    /// `VIRTUAL_ENV`, which may not exist yet.
+    fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = self.plain_command(program);
         let mut path = OsString::from(self.venv().join("bin"));
         if let Some(old) = std::env::var_os("PATH") {
             path.push(":");
@@ -187,10 +195,8 @@ fn ensure_venv(run: &mut Run) -> bool {
         .is_ok_and(|s| s.success());
     if !works {
         let base = std::env::var_os("STRATA_PYTHON").unwrap_or_else(|| "python3".into());
-        let mut cmd = Command::new(base);
-        cmd.current_dir(&run.root)
-            .args(["-m", "venv", "--clear"])
-            .arg(run.venv());
+        let mut cmd = run.plain_command(base);
+        cmd.args(["-m", "venv", "--clear"]).arg(run.venv());
         if !run.step("create .venv", cmd, zero) {
             return false;
         }
@@ -253,7 +259,7 @@ fn demo(run: &mut Run) -> bool {
 }
 
 fn test(run: &mut Run, pytest_args: &[String]) -> bool {
-    let mut cmd = run.command(cargo());
+    let mut cmd = run.plain_command(cargo());
     cmd.args(["test", "--workspace"]);
     // Rust and Python results are independent: run both, then report both.
     run.step("cargo test --workspace", cmd, zero);

@@ -1,0 +1,101 @@
+//! Measures exact-scan and HNSW search on clustered data (default 20k x 384, 100
+//! centres, cosine): exact QPS, HNSW build time, HNSW QPS and recall@10 per ef.
+//!
+//! Run in release: `cargo run --release -p strata-vector --example vector_bench [n] [dim]`.
+
+use std::time::Instant;
+use strata_vector::{HnswParams, IndexConfig, IndexRecord, Metric, VectorIndex};
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> f32 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let n = args.first().copied().unwrap_or(20_000);
+    let dim = args.get(1).copied().unwrap_or(384);
+    let mut rng = Rng(7);
+    let centres: Vec<Vec<f32>> = (0..100)
+        .map(|_| (0..dim).map(|_| rng.next()).collect())
+        .collect();
+    let point = |rng: &mut Rng, i: usize| -> Vec<f32> {
+        centres[i % 100]
+            .iter()
+            .map(|c| c + 0.3 * rng.next())
+            .collect()
+    };
+    let records: Vec<IndexRecord> = (0..n)
+        .map(|i| IndexRecord {
+            key: format!("k{i}"),
+            vector: point(&mut rng, i),
+            metadata: None,
+            version: 1,
+        })
+        .collect();
+    let queries: Vec<Vec<f32>> = (0..500).map(|i| point(&mut rng, i * 7)).collect();
+
+    let flat_cfg = IndexConfig {
+        hnsw_threshold: usize::MAX,
+        ..IndexConfig::default()
+    };
+    let (flat, _) = VectorIndex::load(
+        "bench",
+        dim,
+        Metric::Cosine,
+        flat_cfg,
+        records.clone(),
+        None,
+    )?;
+    let t = Instant::now();
+    let mut truth = Vec::new();
+    for q in &queries {
+        truth.push(flat.search(q, 10, None)?);
+    }
+    let exact_qps = queries.len() as f64 / t.elapsed().as_secs_f64();
+    println!("n={n} dim={dim} cosine, clustered (100 centres)");
+    println!("exact scan: {exact_qps:.0} queries/s");
+
+    for ef in [64usize, 128] {
+        let cfg = IndexConfig {
+            hnsw_threshold: 1,
+            hnsw: HnswParams {
+                ef_search: ef,
+                ..HnswParams::default()
+            },
+            ..IndexConfig::default()
+        };
+        let t = Instant::now();
+        let (hnsw, _) =
+            VectorIndex::load("bench", dim, Metric::Cosine, cfg, records.clone(), None)?;
+        let build = t.elapsed();
+        let t = Instant::now();
+        let mut recall = 0.0;
+        for (q, want) in queries.iter().zip(&truth) {
+            let got = hnsw.search(q, 10, None)?;
+            recall += want
+                .iter()
+                .filter(|w| got.iter().any(|g| g.key == w.key))
+                .count() as f64
+                / 10.0;
+        }
+        let qps = queries.len() as f64 / t.elapsed().as_secs_f64();
+        println!(
+            "hnsw ef={ef}: build {:.1} s (M=16, ef_c=200, 2 threads), {qps:.0} queries/s, recall@10 {:.3}, ~{} MB",
+            build.as_secs_f64(),
+            recall / queries.len() as f64,
+            hnsw.memory_bytes() / 1_000_000
+        );
+    }
+    Ok(())
+}

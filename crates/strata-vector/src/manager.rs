@@ -189,24 +189,36 @@ impl VectorIndexes {
         let applied = state.applied;
         let mut changed = false;
         if let Some(index) = state.index.as_mut() {
-            let mut inbox = entry.inbox.lock();
-            while inbox.front().is_some_and(|p| p.version <= s) {
-                let Some(p) = inbox.pop_front() else { break };
+            // Take the due writes out first: the observer must never wait behind an
+            // index update (it holds the commit lock).
+            let due: Vec<Pending> = {
+                let mut inbox = entry.inbox.lock();
+                let n = inbox.iter().take_while(|p| p.version <= s).count();
+                inbox.drain(..n).collect()
+            };
+            for p in due {
                 if p.version <= applied {
                     continue;
                 }
                 changed = true;
                 match p.value {
-                    Some(v) => {
-                        let (vector, metadata) = keys::decode_record(&p.key, &v)?;
-                        index.upsert_unchecked(&p.key, &vector, metadata, p.version);
-                    }
+                    Some(v) => match keys::decode_record(&p.key, &v) {
+                        Ok((vector, metadata)) => {
+                            index.upsert_unchecked(&p.key, &vector, metadata, p.version)
+                        }
+                        Err(e) => {
+                            // The index missed a write: drop it so the next search
+                            // rebuilds from the store, and report the damage.
+                            state.index = None;
+                            state.applied = 0;
+                            return Err(e);
+                        }
+                    },
                     None => {
                         index.remove(&p.key);
                     }
                 }
             }
-            drop(inbox);
             if index.needs_maintenance() {
                 index.maintain();
             }

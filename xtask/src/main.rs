@@ -42,7 +42,11 @@ fn main() -> ExitCode {
     let mut run = Run::new(workspace_root());
     let ok = match task.as_str() {
         "demo" => demo(&mut run),
-        "test" => test(&mut run, rest),
+        // `cargo xtask test -- -k kv` and `cargo xtask test -k kv` mean the same.
+        "test" => test(
+            &mut run,
+            rest.strip_prefix(&["--".to_owned()][..]).unwrap_or(rest),
+        ),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -90,6 +90,25 @@ pub fn dir_size(dir: &Path) -> u64 {
     total
 }
 
+/// Bytes actually allocated on disk for the files under `dir` (sparse or
+/// preallocated files count for what they use, not their length).
+pub fn dir_allocated(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut total = 0;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    for e in entries.flatten() {
+        let Ok(meta) = e.metadata() else { continue };
+        if meta.is_dir() {
+            total += dir_allocated(&e.path());
+        } else {
+            total += meta.blocks() * 512;
+        }
+    }
+    total
+}
+
 /// Every regular file under `dir`, sorted.
 pub fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();

@@ -12,6 +12,8 @@
 //! `crates/strata-python/requirements-dev.txt`). Set `STRATA_PYTHON` to use another
 //! interpreter for creating the venv.
 
+mod reliability;
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -47,6 +49,8 @@ fn main() -> ExitCode {
             &mut run,
             rest.strip_prefix(&["--".to_owned()][..]).unwrap_or(rest),
         ),
+        "fuzz" => reliability::fuzz(&mut run, rest),
+        "soak" => reliability::soak(&mut run, rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -4,10 +4,10 @@
 //! batch as the commit that changes it:
 //!
 //! ```text
-//! meta "head"                      -> Value {version, ts}           last commit
+//! meta "head"                      -> fixed: format u8, version, ts  last commit
 //! meta "bseq"                      -> Value int                    next branch id
 //! meta "branch/" name              -> Value {id, parent, fork_version, created_at}
-//! meta "bstat/" id(u64 BE)         -> Value {live, oldest, latest, version}
+//! meta "bstat/" id(u64 BE)         -> fixed: format u8, live, oldest, latest, version
 //! meta "space/" id(u64 BE) name    -> Value int (created_at)
 //! ```
 
@@ -196,19 +196,39 @@ fn int_field(v: &Value, name: &str) -> Result<u64> {
     }
 }
 
+/// Format byte of the fixed-width `head` and `bstat` records.
+const FIXED_FORMAT: u8 = 1;
+
+fn encode_u64s(fields: &[u64]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + 8 * fields.len());
+    out.push(FIXED_FORMAT);
+    for f in fields {
+        out.extend_from_slice(&f.to_be_bytes());
+    }
+    out
+}
+
+fn decode_u64s<const N: usize>(what: &str, b: &[u8]) -> Result<[u64; N]> {
+    if b.first() != Some(&FIXED_FORMAT) || b.len() != 1 + 8 * N {
+        return Err(StorageError::corrupt(what, "bad fixed-width record"));
+    }
+    let mut out = [0u64; N];
+    for (i, chunk) in b[1..].chunks_exact(8).enumerate() {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(chunk);
+        out[i] = u64::from_be_bytes(a);
+    }
+    Ok(out)
+}
+
+/// `head`: format byte, last commit version, last commit timestamp (u64 BE each).
 pub(crate) fn encode_head(version: CommitVersion, ts: Timestamp) -> Vec<u8> {
-    obj(&[
-        ("version", Value::Int(version.0 as i64)),
-        ("ts", Value::Int(ts as i64)),
-    ])
+    encode_u64s(&[version.0, ts])
 }
 
 pub(crate) fn decode_head(b: &[u8]) -> Result<(CommitVersion, Timestamp)> {
-    let v = Value::decode(b)?;
-    Ok((
-        CommitVersion(int_field(&v, "version")?),
-        int_field(&v, "ts")?,
-    ))
+    let [v, ts] = decode_u64s::<2>("head record", b)?;
+    Ok((CommitVersion(v), ts))
 }
 
 pub(crate) fn encode_branch(info: &BranchInfo) -> Vec<u8> {
@@ -241,22 +261,18 @@ pub(crate) fn decode_branch(name: &str, b: &[u8]) -> Result<BranchInfo> {
     })
 }
 
+/// `bstat/<id>`: format byte, live keys, oldest ts, latest ts, version (u64 BE each).
 pub(crate) fn encode_stats(s: &BranchStats) -> Vec<u8> {
-    obj(&[
-        ("live", Value::Int(s.live_keys as i64)),
-        ("oldest", Value::Int(s.oldest_ts as i64)),
-        ("latest", Value::Int(s.latest_ts as i64)),
-        ("version", Value::Int(s.version.0 as i64)),
-    ])
+    encode_u64s(&[s.live_keys, s.oldest_ts, s.latest_ts, s.version.0])
 }
 
 pub(crate) fn decode_stats(b: &[u8]) -> Result<BranchStats> {
-    let v = Value::decode(b)?;
+    let [live_keys, oldest_ts, latest_ts, version] = decode_u64s::<4>("branch stats", b)?;
     Ok(BranchStats {
-        live_keys: int_field(&v, "live")?,
-        oldest_ts: int_field(&v, "oldest")?,
-        latest_ts: int_field(&v, "latest")?,
-        version: CommitVersion(int_field(&v, "version")?),
+        live_keys,
+        oldest_ts,
+        latest_ts,
+        version: CommitVersion(version),
     })
 }
 

@@ -84,7 +84,7 @@ impl DatabaseOptions {
 }
 
 /// Memtable bytes above which closing writes them out as tables.
-const CLOSE_FLUSH_BYTES: u64 = 4 * 1024 * 1024;
+const CLOSE_FLUSH_BYTES: u64 = 1024 * 1024;
 
 pub(crate) struct CommitState {
     pub head_version: CommitVersion,
@@ -117,8 +117,16 @@ impl Drop for Inner {
             // ~4 s). Small ones replay in milliseconds, so closing stays cheap for them.
             // Crash recovery still replays the journal, which fjall bounds in size.
             if self.fjall.write_buffer_size() > CLOSE_FLUSH_BYTES {
-                for ks in [&self.data, &self.latest, &self.meta] {
-                    let _ = ks.rotate_memtable_and_wait();
+                let keyspaces = [&self.data, &self.latest, &self.meta];
+                // Seal all three first so their flushes run together, then wait.
+                for ks in keyspaces {
+                    let _ = ks.rotate_memtable();
+                }
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+                while keyspaces.iter().any(|ks| ks.sealed_memtable_count() > 0)
+                    && std::time::Instant::now() < deadline
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
                 }
             }
             let _ = self.fjall.persist(PersistMode::SyncAll);
@@ -375,6 +383,11 @@ impl Database {
     /// The id of branch `name`.
     pub fn branch_id(&self, name: &str) -> Result<BranchId> {
         Ok(self.inner.catalog.read().by_name(name)?.id)
+    }
+
+    /// Whether a branch with this id exists. Cost: a read lock and a hash lookup.
+    pub fn branch_id_exists(&self, id: BranchId) -> bool {
+        self.inner.catalog.read().names.contains_key(&id)
     }
 
     /// The name of branch `id`, if it exists.
@@ -1009,10 +1022,10 @@ impl Database {
         let mut new_spaces = Vec::new();
         let forked: Vec<BranchId> = {
             let cat = inner.catalog.read();
-            cat.branches
-                .values()
-                .filter(|b| b.parent.is_some())
-                .map(|b| b.id)
+            writes
+                .iter()
+                .map(|w| w.scope.branch)
+                .filter(|b| cat.by_id(*b).is_some_and(|i| i.parent.is_some()))
                 .collect()
         };
         let has_parent = |b: BranchId| forked.contains(&b);

@@ -122,7 +122,7 @@ impl Transaction {
                 key.len()
             )));
         }
-        if self.db.branch_name(scope.branch).is_none() {
+        if !self.db.branch_id_exists(scope.branch) {
             return Err(StorageError::NotFound(format!(
                 "branch id {} not found",
                 scope.branch.0

@@ -116,7 +116,7 @@ const STREAM: u64 = 1_000_000;
 const MAX_PEAK_MIB: u64 = 768;
 
 #[test]
-#[ignore = "slow: 1M puts and 1M events; run in release (cargo xtask soak)"]
+#[ignore = "slow (run in release: cargo xtask soak); and bug: fails today, RSS grows linearly through the facade (605 MiB after 1M puts, 2144 MiB after 1M more events; the raw engine levels off at ~355 MiB)"]
 fn streaming_a_million_puts_and_events_keeps_memory_bounded() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let path = tmp.path().join("db");

@@ -1,0 +1,60 @@
+"""The whole reference surface: every method exists on Strata, is documented, and takes
+the reference's parameters (names, order, defaults) so keyword calls written from the
+reference work. Extra optional parameters (aliases) may follow."""
+
+import pathlib
+
+import pytest
+
+import spec_helpers as H
+import stratadb
+from stratadb import Strata
+
+METHODS = sorted(H.REFERENCE_SIGNATURES)
+STUBS = pathlib.Path(stratadb.__file__).with_name("_stratadb.pyi")
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_method_exists_with_reference_parameters(name):
+    method = getattr(Strata, name)
+    doc = method.__doc__ or ""
+    assert len(doc) > 40, f"{name} has no real docstring"
+    sig = method.__text_signature__
+    assert sig, f"{name} has no text signature"
+    params = H.parse_text_signature(sig)
+    expected = H.REFERENCE_SIGNATURES[name]
+    got_names = [p[0] for p in params if p[2] != "var"][: len(expected)]
+    assert got_names == [e[0] for e in expected], f"{name}{sig}"
+    for (pname, default, kind), (ename, edefault) in zip(params, expected):
+        if edefault is H.REQUIRED:
+            assert default is None, f"{name}: {pname} must be required, is ={default}"
+            assert kind == "pos", f"{name}: {pname} must be positional"
+        else:
+            assert default == repr(edefault), f"{name}: {pname} default {default} != {edefault!r}"
+    # anything after the reference's parameters must be optional
+    for pname, default, kind in params[len(expected):]:
+        assert default is not None or kind == "var", f"{name}: extra required parameter {pname}"
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_method_is_in_the_type_stubs(name):
+    text = STUBS.read_text()
+    assert f"def {name}(" in text, f"{name} missing from {STUBS.name}"
+
+
+def test_exceptions_exported():
+    for name in ("StrataError", "NotFoundError", "ConflictError", "InvalidInputError",
+                 "ClosedError", "LockedError"):
+        assert name in stratadb.__all__
+        assert issubclass(getattr(stratadb, name), RuntimeError)
+
+
+def test_errors_carry_codes(db):
+    with pytest.raises(stratadb.NotFoundError) as info:
+        db.set_branch("ghost")
+    assert info.value.code == "not_found"
+    db.begin()
+    with pytest.raises(stratadb.StrataError) as info:
+        db.begin()
+    assert isinstance(info.value.code, str) and info.value.code
+    db.rollback()

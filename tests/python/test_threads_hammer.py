@@ -1,0 +1,191 @@
+"""8 threads on one handle mixing writes, reads, searches and transactions.
+
+A handle has one transaction at a time, shared by every thread using it: while one
+thread's transaction is open, other threads' writes join it (their version is 0 then)
+and their begin() is refused. So every transaction here commits (no body raises), and
+then every acknowledged write must be present at the end. Checked: every acknowledged
+KV/JSON/vector write is there with its value; event sequence numbers are unique and
+dense, and each holds the payload of the append that got it; the CAS counter equals
+the number of successful CAS calls."""
+
+import random
+import threading
+
+import numpy as np
+
+import spec_helpers as H
+from stratadb import Strata, StrataError
+
+THREADS = 8
+ROUNDS = 60
+
+
+def test_hammer_one_handle(db):
+    db.state_init("counter", 0)
+    db.vector_create_collection("vecs", 4)
+    db.kv_put("seed", "hammer seed words")
+
+    acked_kv, acked_json, acked_vec = {}, {}, {}
+    appended = []  # (seq, payload)
+    cas_ok = []
+    txns_done = []
+    errors = []
+    lock = threading.Lock()
+    start = threading.Barrier(THREADS)
+
+    def worker(t):
+        rng = random.Random(t)
+        try:
+            start.wait()
+            for i in range(ROUNDS):
+                op = rng.randrange(8)
+                if op == 0:
+                    key, val = f"kv:{t}:{i}", {"t": t, "i": i}
+                    v = db.kv_put(key, val)
+                    assert type(v) is int and v >= 0
+                    with lock:
+                        acked_kv[key] = val
+                elif op == 1:
+                    payload = {"t": t, "i": i}
+                    seq = db.event_append("hammer", payload)
+                    with lock:
+                        appended.append((seq, payload))
+                elif op == 2:
+                    cur = db.state_get_versioned("counter")
+                    r = db.state_cas("counter", cur["value"] + 1, expected_version=cur["version"])
+                    if r is not None:
+                        with lock:
+                            cas_ok.append((t, i))
+                elif op == 3:
+                    key = f"doc:{t}:{i}"
+                    db.json_set(key, "$", {"t": t, "i": i, "text": "hammer json"})
+                    with lock:
+                        acked_json[key] = {"t": t, "i": i, "text": "hammer json"}
+                elif op == 4:
+                    key = f"v:{t}:{i}"
+                    emb = [1.0 + t, 1.0 + i, 1.0, 0.5]
+                    db.vector_upsert("vecs", key, emb, {"t": t})
+                    with lock:
+                        acked_vec[key] = emb
+                elif op == 5:
+                    hits = db.search("hammer", k=5)
+                    assert all(set(h) >= {"entity", "primitive", "score", "rank", "snippet"} for h in hits)
+                    res = db.vector_search("vecs", [1.0, 1.0, 1.0, 0.5], k=3)
+                    assert len(res) <= 3
+                elif op == 6:
+                    # reads of own earlier writes
+                    assert db.kv_get("seed") == "hammer seed words"
+                    with lock:
+                        sample = list(acked_kv.items())[:5]
+                    for key, val in sample:
+                        got = db.kv_get(key)
+                        assert got == val, (key, got, val)
+                else:
+                    # a transaction of our own, if the handle has none open right now
+                    try:
+                        with db.transaction():
+                            key = f"txn:{t}:{i}"
+                            assert db.kv_put(key + ":a", i) == 0
+                            assert db.kv_put(key + ":b", i) == 0
+                            assert db.kv_get(key + ":a") == i
+                            seq = db.event_append("hammer", {"txn": key})
+                            with lock:
+                                acked_kv[key + ":a"] = i
+                                acked_kv[key + ":b"] = i
+                                appended.append((seq, {"txn": key}))
+                        with lock:
+                            txns_done.append(key)
+                    except StrataError as e:
+                        # begin refused: another thread's transaction is open
+                        assert "transaction" in str(e).lower(), e
+        except Exception as e:  # reported below
+            errors.append((t, repr(e)))
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(THREADS)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=120)
+    assert not any(th.is_alive() for th in threads), "a worker hung"
+    assert errors == []
+    assert not db.txn_is_active()
+    assert txns_done, "no transaction ever ran"
+
+    for key, val in acked_kv.items():
+        assert db.kv_get(key) == val, key
+    for key, val in acked_json.items():
+        assert db.json_get(key, "$") == val, key
+    for key, emb in acked_vec.items():
+        np.testing.assert_array_equal(db.vector_get("vecs", key)["embedding"], np.array(emb, dtype=np.float32))
+    assert db.vector_collection_stats("vecs")["count"] == len(acked_vec)
+
+    seqs = [s for s, _ in appended]
+    assert len(seqs) == len(set(seqs)), "duplicated event sequence numbers"
+    assert sorted(seqs) == list(range(len(seqs)))
+    assert db.event_len() == len(seqs)
+    for seq, payload in appended:
+        ev = db.event_get(seq)
+        assert ev["value"] == payload, (seq, ev, payload)
+    hammer_events = db.event_list("hammer")
+    assert [e["sequence"] for e in hammer_events] == sorted(seqs)
+
+    assert db.state_get("counter") == len(cas_ok)
+    hist = db.state_history("counter")
+    assert len(hist) == len(cas_ok) + 1  # init + one version per successful CAS
+
+    # keyword search sees every committed JSON doc
+    assert len(db.search("hammer json", k=1000, primitives=["json"])) == len(acked_json)
+
+
+def test_hammer_cas_across_handles(db_path):
+    """8 threads, each with its own handle on one database (independent transactions):
+    CAS increments, some inside explicit transactions that may conflict."""
+    handles = [Strata.open(db_path) for _ in range(THREADS)]
+    handles[0].state_init("n", 0)
+    ok, errors = [], []
+    lock = threading.Lock()
+    start = threading.Barrier(THREADS)
+
+    def worker(t):
+        h = handles[t]
+        rng = random.Random(100 + t)
+        try:
+            start.wait()
+            for i in range(40):
+                if rng.random() < 0.3:
+                    h.begin()
+                    cur = h.state_get_versioned("n")
+                    r = h.state_cas("n", cur["value"] + 1, expected_version=cur["version"])
+                    h.event_append("inc", {"t": t, "i": i})
+                    try:
+                        h.commit()
+                    except StrataError as e:
+                        assert e.code == "conflict", e
+                        continue
+                    if r is not None:
+                        with lock:
+                            ok.append((t, i))
+                else:
+                    cur = h.state_get_versioned("n")
+                    if h.state_cas("n", cur["value"] + 1, expected_version=cur["version"]) is not None:
+                        with lock:
+                            ok.append((t, i))
+        except Exception as e:
+            errors.append((t, repr(e)))
+            if h.txn_is_active():
+                h.rollback()
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(THREADS)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=120)
+    try:
+        assert errors == []
+        assert handles[0].state_get("n") == len(ok)
+        n = handles[0].event_len()
+        assert [handles[0].event_get(i)["sequence"] for i in range(n)] == list(range(n))
+        assert handles[0].event_get(n) is None
+    finally:
+        for h in handles:
+            h.close()

@@ -56,14 +56,27 @@ pub struct IndexConfig {
     pub hnsw: HnswParams,
 }
 
+/// Environment variable that, when set to a positive integer, overrides
+/// `hnsw.ef_search` in [`IndexConfig::default`]. Read when a database opens; it exists
+/// for the ef sweeps of `cargo xtask bench vector` and is not a tuning API.
+pub const EF_SEARCH_ENV: &str = "STRATA_HNSW_EF_SEARCH";
+
 impl Default for IndexConfig {
     fn default() -> Self {
+        let mut hnsw = HnswParams::default();
+        if let Some(ef) = std::env::var(EF_SEARCH_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&ef| ef > 0)
+        {
+            hnsw.ef_search = ef;
+        }
         IndexConfig {
             hnsw_threshold: DEFAULT_HNSW_THRESHOLD,
             max_tombstone_ratio: 0.2,
             selective_filter_ratio: 0.05,
             max_pending: 1024,
-            hnsw: HnswParams::default(),
+            hnsw,
         }
     }
 }

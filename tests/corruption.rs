@@ -507,7 +507,6 @@ fn commit_small(s: &Session, i: i64) {
 /// Refusals should name the damaged database (fjall does not say which file), and a
 /// checksum or format failure should carry the `corrupt` code rather than `io`.
 #[test]
-#[ignore = "bug: open errors on damaged files are `io` \"storage engine error: FjallError: Storage(Unrecoverable)\" and name neither the file nor the database directory (strata-storage map_open_error)"]
 fn open_errors_on_damaged_files_name_the_database() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("db");

@@ -97,6 +97,13 @@ fn same(a: Option<&Record>, b: Option<&Record>) -> bool {
     }
 }
 
+/// A key with its visible record on two branches.
+type KeyPair = (
+    (String, PrimitiveTag, Vec<u8>),
+    Option<Record>,
+    Option<Record>,
+);
+
 impl Database {
     fn branch_state(&self, branch: BranchId, version: CommitVersion) -> Result<SpaceState> {
         let spaces = self.list_spaces(branch);
@@ -112,24 +119,85 @@ impl Database {
         Ok(out)
     }
 
+    /// Keys that may differ between two related branches: everything written on
+    /// either side after their common ancestor point, read from the branches' change
+    /// logs. `None` for unrelated branches. Cost: proportional to those writes.
+    fn changed_since_ancestor(
+        &self,
+        a: BranchId,
+        b: BranchId,
+    ) -> Result<Option<BTreeSet<(String, PrimitiveTag, Vec<u8>)>>> {
+        let Some((anc, anc_version)) = self.ancestor(a, b) else {
+            return Ok(None);
+        };
+        let mut out = BTreeSet::new();
+        for x in [a, b] {
+            let chain = self.inner.catalog.read().chain(x, CommitVersion(u64::MAX));
+            for (z, limit) in chain {
+                let after = if z == anc {
+                    anc_version
+                } else {
+                    CommitVersion(0)
+                };
+                out.extend(self.changes_between(z, after, limit)?);
+                if z == anc {
+                    break;
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Every key worth comparing between `a` and `b`, with its visible record on each.
+    /// Related branches compare only keys changed since their common ancestor;
+    /// unrelated ones compare their whole visible state.
+    fn paired_state(
+        &self,
+        a: BranchId,
+        b: BranchId,
+        version: CommitVersion,
+    ) -> Result<Vec<KeyPair>> {
+        if let Some(keys) = self.changed_since_ancestor(a, b)? {
+            let mut out = Vec::with_capacity(keys.len());
+            for k in keys {
+                let ra =
+                    self.read_visible(&Scope::new(a, k.0.clone()), k.1, &k.2, version, None)?;
+                let rb =
+                    self.read_visible(&Scope::new(b, k.0.clone()), k.1, &k.2, version, None)?;
+                out.push((k, ra, rb));
+            }
+            return Ok(out);
+        }
+        let sa = self.branch_state(a, version)?;
+        let mut sb = self.branch_state(b, version)?;
+        let mut out = Vec::with_capacity(sa.len().max(sb.len()));
+        for (k, ra) in sa {
+            let rb = sb.remove(&k);
+            out.push((k, Some(ra), rb));
+        }
+        for (k, rb) in sb {
+            out.push((k, None, Some(rb)));
+        }
+        out.sort_by(|x, y| x.0.cmp(&y.0));
+        Ok(out)
+    }
+
     /// Compares the visible data of branch `a` with branch `b`: `Added` keys exist only
     /// on `b`, `Removed` only on `a`, `Modified` on both with different values.
-    /// Cost: a scan of the latest keys of both branches (and their fork ancestors).
+    /// Cost: for branches related by forking, proportional to what was written on
+    /// either side since the fork point (read from the change logs); for unrelated
+    /// branches, a scan of both branches' keys.
     pub fn diff_branches(&self, a: &str, b: &str) -> Result<BranchDiff> {
         let (ia, ib) = (self.branch_id(a)?, self.branch_id(b)?);
         let v = self.committed_version();
-        let sa = self.branch_state(ia, v)?;
-        let sb = self.branch_state(ib, v)?;
-        let keys: BTreeSet<_> = sa.keys().chain(sb.keys()).cloned().collect();
         let mut entries = Vec::new();
-        for k in keys {
-            let (ra, rb) = (sa.get(&k), sb.get(&k));
-            let live_a = ra.is_some_and(|r| r.value.is_some());
-            let live_b = rb.is_some_and(|r| r.value.is_some());
+        for (k, ra, rb) in self.paired_state(ia, ib, v)? {
+            let live_a = ra.as_ref().is_some_and(|r| r.value.is_some());
+            let live_b = rb.as_ref().is_some_and(|r| r.value.is_some());
             let kind = match (live_a, live_b) {
                 (false, true) => DiffKind::Added,
                 (true, false) => DiffKind::Removed,
-                (true, true) if !same(ra, rb) => DiffKind::Modified,
+                (true, true) if !same(ra.as_ref(), rb.as_ref()) => DiffKind::Modified,
                 _ => continue,
             };
             entries.push(DiffEntry {
@@ -163,7 +231,7 @@ impl Database {
     /// conflicts: with [`MergeStrategy::Strict`] nothing is applied and a
     /// [`StorageError::Conflict`] lists them; with [`MergeStrategy::LastWriterWins`] the
     /// side whose last write committed later wins. Unrelated branches merge as if their
-    /// ancestor were empty. Cost: a scan of both branches' visible keys.
+    /// ancestor were empty. Cost: like [`Database::diff_branches`].
     pub fn merge_branches(
         &self,
         source: &str,
@@ -177,14 +245,11 @@ impl Database {
             )));
         }
         let v = self.committed_version();
-        let ss = self.branch_state(is, v)?;
-        let st = self.branch_state(it, v)?;
         let anc = self.ancestor(is, it);
         let mut writes = Vec::new();
         let mut conflicts = Vec::new();
-        let keys: BTreeSet<_> = ss.keys().chain(st.keys()).cloned().collect();
-        for k in keys {
-            let (rs, rt) = (ss.get(&k), st.get(&k));
+        for (k, rs, rt) in self.paired_state(is, it, v)? {
+            let (rs, rt) = (rs.as_ref(), rt.as_ref());
             let ra = match anc {
                 Some((ab, av)) => {
                     let scope = Scope::new(ab, k.0.clone());

@@ -253,6 +253,10 @@ impl Database {
         if oldest != u64::MAX {
             stats.oldest_ts = oldest;
         }
+        // Imported timestamps keep their values, but the database clock only moves
+        // forward to "now": a bundle stamped in the future must not drag every later
+        // commit's timestamp into the future.
+        max_ts = max_ts.min(now_micros().max(state.head_ts));
         let head = CommitVersion(base + originals.len() as u64);
         stats.version = head;
         let binfo = BranchInfo {

@@ -9,6 +9,7 @@
 //! meta "branch/" name              -> Value {id, parent, fork_version, created_at}
 //! meta "bstat/" id(u64 BE)         -> fixed: format u8, live, oldest, latest, version
 //! meta "space/" id(u64 BE) name    -> Value int (created_at)
+//! meta "chg/" id version idx (BE)    -> latest key written (the branch's change log)
 //! ```
 
 use crate::error::{Result, StorageError};
@@ -171,6 +172,21 @@ pub(crate) fn space_key(id: BranchId, space: &str) -> Vec<u8> {
     let mut k = b"space/".to_vec();
     k.extend_from_slice(&id.0.to_be_bytes());
     k.extend_from_slice(space.as_bytes());
+    k
+}
+
+/// Change log entry: `chg/ | branch u64 BE | version u64 BE | index u32 BE` -> the
+/// written latest key. Lets diff and merge visit only what changed after a fork point.
+pub(crate) fn change_key(branch: BranchId, version: CommitVersion, index: u32) -> Vec<u8> {
+    let mut k = change_prefix(branch);
+    k.extend_from_slice(&version.0.to_be_bytes());
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+
+pub(crate) fn change_prefix(branch: BranchId) -> Vec<u8> {
+    let mut k = b"chg/".to_vec();
+    k.extend_from_slice(&branch.0.to_be_bytes());
     k
 }
 

@@ -109,6 +109,22 @@ pub(crate) struct Inner {
     pub _temp: Option<tempfile::TempDir>,
 }
 
+impl Inner {
+    fn flush_memtables(&self) {
+        let keyspaces = [&self.data, &self.latest, &self.meta];
+        // Seal all three first so their flushes run together, then wait.
+        for ks in keyspaces {
+            let _ = ks.rotate_memtable();
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while keyspaces.iter().any(|ks| ks.sealed_memtable_count() > 0)
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+}
+
 impl Drop for Inner {
     fn drop(&mut self) {
         if self._temp.is_none() {
@@ -117,17 +133,7 @@ impl Drop for Inner {
             // ~4 s). Small ones replay in milliseconds, so closing stays cheap for them.
             // Crash recovery still replays the journal, which fjall bounds in size.
             if self.fjall.write_buffer_size() > CLOSE_FLUSH_BYTES {
-                let keyspaces = [&self.data, &self.latest, &self.meta];
-                // Seal all three first so their flushes run together, then wait.
-                for ks in keyspaces {
-                    let _ = ks.rotate_memtable();
-                }
-                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-                while keyspaces.iter().any(|ks| ks.sealed_memtable_count() > 0)
-                    && std::time::Instant::now() < deadline
-                {
-                    std::thread::sleep(std::time::Duration::from_millis(1));
-                }
+                self.flush_memtables();
             }
             let _ = self.fjall.persist(PersistMode::SyncAll);
         }
@@ -165,13 +171,29 @@ pub fn now_micros() -> Timestamp {
         .unwrap_or(0)
 }
 
+/// Errors while opening name the database directory: a lock held elsewhere becomes
+/// [`StorageError::Locked`], unreadable or damaged files [`StorageError::Corrupt`].
 fn map_open_error(e: fjall::Error, path: &Path) -> StorageError {
     match e {
         fjall::Error::Locked => StorageError::Locked(path.display().to_string()),
         fjall::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
             StorageError::Locked(path.display().to_string())
         }
-        other => StorageError::Engine(other),
+        fjall::Error::Io(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::NotFound
+            ) =>
+        {
+            StorageError::Io(std::io::Error::new(
+                io.kind(),
+                format!("cannot open database at {}: {io}", path.display()),
+            ))
+        }
+        other => StorageError::corrupt(
+            format!("database at {}", path.display()),
+            format!("cannot be opened: {other:?}"),
+        ),
     }
 }
 
@@ -248,9 +270,15 @@ impl Database {
             .temporary(temp.is_some())
             .open()
             .map_err(|e| map_open_error(e, &path))?;
-        let data = fjall.keyspace("data", KeyspaceCreateOptions::default)?;
-        let latest = fjall.keyspace("latest", KeyspaceCreateOptions::default)?;
-        let meta = fjall.keyspace("meta", KeyspaceCreateOptions::default)?;
+        let data = fjall
+            .keyspace("data", KeyspaceCreateOptions::default)
+            .map_err(|e| map_open_error(e, &path))?;
+        let latest = fjall
+            .keyspace("latest", KeyspaceCreateOptions::default)
+            .map_err(|e| map_open_error(e, &path))?;
+        let meta = fjall
+            .keyspace("meta", KeyspaceCreateOptions::default)
+            .map_err(|e| map_open_error(e, &path))?;
 
         let (head_version, head_ts) = match meta.get(catalog::HEAD_KEY)? {
             Some(b) => catalog::decode_head(&b)?,
@@ -367,10 +395,25 @@ impl Database {
     /// Runs a major compaction of every keyspace, dropping deleted data from disk.
     /// Cost: rewrites the tables; can take seconds on large databases.
     pub fn compact(&self) -> Result<()> {
+        // Deletions still in memtables would survive a compaction of the tables, so
+        // write the memtables out first.
+        self.flush_memtables();
         for ks in [&self.inner.data, &self.inner.latest, &self.inner.meta] {
             ks.major_compact()?;
         }
+        // fjall deletes the tables a compaction replaced when it next rotates a
+        // memtable; give it one to rotate so the space comes back now.
+        self.inner
+            .meta
+            .insert(b"compacted_at", now_micros().to_be_bytes())?;
+        self.flush_memtables();
         Ok(())
+    }
+
+    /// Seals the memtables of every keyspace and waits (up to 30 s) until they are
+    /// written out as tables.
+    pub(crate) fn flush_memtables(&self) {
+        self.inner.flush_memtables();
     }
 
     /// Bytes the database uses on disk (approximate).
@@ -578,6 +621,7 @@ impl Database {
             info.id
         };
         self.remove_prefix(&keys::branch_prefix(id))?;
+        self.remove_meta_prefix(&catalog::change_prefix(id))?;
         self.notify_catalog(&CatalogEvent::BranchDeleted(id));
         Ok(())
     }
@@ -600,6 +644,46 @@ impl Database {
             }
         }
         Ok(())
+    }
+
+    /// Physically removes every meta key with the given prefix, in batches.
+    fn remove_meta_prefix(&self, prefix: &[u8]) -> Result<()> {
+        loop {
+            let mut batch = self.inner.fjall.batch();
+            let mut n = 0;
+            for kv in self.inner.meta.prefix(prefix).take(10_000) {
+                batch.remove(&self.inner.meta, kv.key()?);
+                n += 1;
+            }
+            if n == 0 {
+                return Ok(());
+            }
+            self.commit_batch(batch)?;
+        }
+    }
+
+    /// Keys written on `branch` by commits with version in `(after, upto]`, from the
+    /// branch's change log, as (space, tag, key). Cost: proportional to the writes in
+    /// that range, independent of the branch's size.
+    pub(crate) fn changes_between(
+        &self,
+        branch: BranchId,
+        after: CommitVersion,
+        upto: CommitVersion,
+    ) -> Result<Vec<(String, PrimitiveTag, Vec<u8>)>> {
+        let start = catalog::change_key(branch, CommitVersion(after.0.saturating_add(1)), 0);
+        let end = catalog::change_key(branch, upto, u32::MAX);
+        let mut out = Vec::new();
+        if after >= upto {
+            return Ok(out);
+        }
+        for kv in self.inner.meta.range(start..=end) {
+            let v = kv.value()?;
+            let d = keys::decode_latest_key(&v)
+                .ok_or_else(|| StorageError::corrupt("change log", "undecodable key"))?;
+            out.push((d.space, d.tag, d.key));
+        }
+        Ok(out)
     }
 
     /// Spaces of a branch, sorted.
@@ -1048,6 +1132,7 @@ impl Database {
                 }
             }
         }
+        let mut change_index = 0u32;
         for w in &writes {
             let lk = keys::latest_key(w.scope.branch, &w.scope.space, w.tag, &w.key);
             // One lookup serves conflict detection (first committer wins) and the
@@ -1083,6 +1168,12 @@ impl Database {
                 keys::history_key(&lk, version),
                 record::encode_history(ts, w.value.as_ref()),
             );
+            batch.insert(
+                &inner.meta,
+                catalog::change_key(w.scope.branch, version, change_index),
+                lk.clone(),
+            );
+            change_index += 1;
             batch.insert(
                 &inner.latest,
                 lk,

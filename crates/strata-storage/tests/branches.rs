@@ -337,3 +337,44 @@ fn foreign_files_are_rejected() {
         Err(StorageError::NotFound(_))
     ));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+    /// Diff between related branches reads only the change logs; it must agree with the
+    /// full comparison used for unrelated branches (a bundle copy of the fork).
+    #[test]
+    fn change_log_diff_matches_full_comparison(
+        before in proptest::collection::vec((0u8..12, any::<bool>()), 0..20),
+        parent_after in proptest::collection::vec((0u8..12, any::<bool>()), 0..12),
+        child_after in proptest::collection::vec((0u8..12, any::<bool>()), 0..12),
+    ) {
+        let db = Database::open_temporary().expect("open");
+        let main = scope(&db, "default");
+        let apply = |s: &Scope, ops: &[(u8, bool)], tag: i64| {
+            for (i, (k, del)) in ops.iter().enumerate() {
+                let key = format!("k{k}");
+                if *del { del_if(&db, s, &key) } else { put(&db, s, &key, tag * 100 + i as i64) }
+            }
+        };
+        apply(&main, &before, 1);
+        db.fork_branch("default", "child").expect("fork");
+        let child = scope(&db, "child");
+        apply(&main, &parent_after, 2);
+        apply(&child, &child_after, 3);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bundle = dir.path().join("child.bundle");
+        db.export_branch("child", &bundle).expect("export");
+        db.import_branch(&bundle, Some("copy")).expect("import");
+        let fast = db.diff_branches("default", "child").expect("diff");
+        let full = db.diff_branches("default", "copy").expect("diff");
+        let norm = |d: strata_storage::BranchDiff| -> Vec<(Vec<u8>, DiffKind)> {
+            d.entries.into_iter().map(|e| (e.key, e.kind)).collect()
+        };
+        prop_assert_eq!(norm(fast), norm(full));
+    }
+}
+
+fn del_if(db: &Database, scope: &Scope, k: &str) {
+    db.transact(|t| t.delete(scope, tags::KV, k.as_bytes()))
+        .expect("delete");
+}

@@ -12,6 +12,7 @@
 //! `crates/strata-python/requirements-dev.txt`). Set `STRATA_PYTHON` to use another
 //! interpreter for creating the venv.
 
+mod bench;
 mod reliability;
 
 use std::ffi::OsString;
@@ -26,6 +27,8 @@ tasks:
   demo                 build the Python package (release) into ./.venv and run examples/demo.py
   test [PYTEST ARGS]   cargo test --workspace, then build the Python package into ./.venv
                        and run stubtest and pytest over tests/python
+  bench <sdk|vector|search|all> [-- ARGS]
+                       side-by-side benchmarks against peers in bench/.venv (docs/benchmarks.md)
 ";
 
 /// Where the Python package's sources live, relative to the workspace root.
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         ),
         "fuzz" => reliability::fuzz(&mut run, rest),
         "soak" => reliability::soak(&mut run, rest),
+        "bench" => bench::bench(&mut run, rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import spec_helpers as H
+from spec_helpers import _spec_cache_pool, _spec_pair_pool, db, pair  # noqa: F401 (fixtures)
 from stratadb import (
     ClosedError,
     ConflictError,
@@ -522,19 +523,36 @@ def test_closed_calls_cover_the_reference():
     assert set(CLOSED_CALLS) == set(H.REFERENCE_SIGNATURES)
 
 
-@pytest.mark.parametrize("method", sorted(CLOSED_CALLS))
-def test_closed_handle(db_path, method):
-    db = Strata.open(db_path)
+@pytest.fixture(scope="module")
+def closed_db(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("closed") / "db")
+    db = Strata.open(path)
     db.kv_put("k", "kept")
     db.close()
+    return db, path
+
+
+@pytest.mark.parametrize("method", sorted(CLOSED_CALLS))
+def test_closed_handle(closed_db, method):
+    db, _ = closed_db
     with pytest.raises(ClosedError) as info:
         CLOSED_CALLS[method](db)
     assert "closed" in str(info.value).lower()
     assert info.value.code == "closed"
-    again = Strata.open(db_path)
-    assert again.kv_list() == ["k"] and again.kv_get("k") == "kept"
-    assert again.list_branches() == ["default"]
-    again.close()
+
+
+def test_closed_handle_calls_changed_nothing(closed_db):
+    # runs after the parametrized calls above (file order)
+    _, path = closed_db
+    again = Strata.open(path)
+    try:
+        assert again.kv_list() == ["k"] and again.kv_get("k") == "kept"
+        assert again.list_branches() == ["default"]
+        assert again.list_spaces() == ["default"]
+        assert again.event_len() == 0 and again.state_list() == []
+        assert again.vector_list_collections() == []
+    finally:
+        again.close()
 
 
 def test_closed_handle_with_open_transaction_discards_it(db_path):

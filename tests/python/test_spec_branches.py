@@ -4,6 +4,7 @@ and merge (both strategies), and the Error Handling example."""
 import pytest
 
 import spec_helpers as H
+from spec_helpers import _spec_cache_pool, _spec_pair_pool, db, pair  # noqa: F401 (fixtures)
 from stratadb import ConflictError, InvalidInputError, NotFoundError, StrataError
 
 

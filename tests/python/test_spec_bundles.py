@@ -4,6 +4,7 @@ branch_validate_bundle; a round trip keeps every primitive, history and time tra
 import pytest
 
 import spec_helpers as H
+from spec_helpers import _spec_cache_pool, _spec_pair_pool, db, pair  # noqa: F401 (fixtures)
 from stratadb import NotFoundError, Strata, StrataError
 
 

@@ -7,6 +7,7 @@ import re
 import pytest
 
 import spec_helpers as H
+from spec_helpers import _spec_cache_pool, _spec_pair_pool, db, pair  # noqa: F401 (fixtures)
 import stratadb
 from stratadb import NotFoundError, Strata
 from conftest import run_python

@@ -4,6 +4,7 @@ examples, dense sequences, timestamps, transactions, branches and spaces."""
 import pytest
 
 import spec_helpers as H
+from spec_helpers import _spec_cache_pool, _spec_pair_pool, db, pair  # noqa: F401 (fixtures)
 
 EVENT_FIELDS = {"value", "version", "timestamp", "sequence", "event_type"}
 

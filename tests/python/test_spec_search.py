@@ -10,6 +10,7 @@ import datetime
 import pytest
 
 import spec_helpers as H
+from spec_helpers import _spec_cache_pool, _spec_pair_pool, db, pair  # noqa: F401 (fixtures)
 from stratadb import InvalidInputError, StrataError
 
 HIT_FIELDS = {"entity", "primitive", "score", "rank", "snippet"}

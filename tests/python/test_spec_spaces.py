@@ -2,6 +2,7 @@
 isolation of every primitive between spaces."""
 
 import spec_helpers as H
+from spec_helpers import _spec_cache_pool, _spec_pair_pool, db, pair  # noqa: F401 (fixtures)
 from stratadb import NotFoundError, StrataError
 
 

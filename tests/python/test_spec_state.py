@@ -2,6 +2,7 @@
 semantics, missing cells, time travel, transactions, branches and spaces."""
 
 import spec_helpers as H
+from spec_helpers import _spec_cache_pool, _spec_pair_pool, db, pair  # noqa: F401 (fixtures)
 
 P = H.PRIMS["state"]
 

@@ -4,6 +4,7 @@ txn_is_active; atomicity over every primitive, snapshot reads, conflicts, read-o
 import pytest
 
 import spec_helpers as H
+from spec_helpers import _spec_cache_pool, _spec_pair_pool, db, pair  # noqa: F401 (fixtures)
 from stratadb import ConflictError, StrataError
 
 

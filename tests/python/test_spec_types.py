@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import spec_helpers as H
+from spec_helpers import _spec_cache_pool, _spec_pair_pool, db, pair  # noqa: F401 (fixtures)
 from stratadb import InvalidInputError, StrataError
 
 VALUES = [

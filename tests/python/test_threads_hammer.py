@@ -14,6 +14,7 @@ import threading
 import numpy as np
 
 import spec_helpers as H
+from spec_helpers import _spec_cache_pool, _spec_pair_pool, db, pair  # noqa: F401 (fixtures)
 from stratadb import Strata, StrataError
 
 THREADS = 8

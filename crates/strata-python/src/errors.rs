@@ -40,6 +40,12 @@ pyo3::create_exception!(
 );
 pyo3::create_exception!(
     stratadb,
+    TransactionError,
+    StrataError,
+    "Misuse of transactions: begin() while one is active on the handle, commit() or rollback() without one."
+);
+pyo3::create_exception!(
+    stratadb,
     LockedError,
     StrataError,
     "The database directory is held by another process."
@@ -90,7 +96,12 @@ pub(crate) fn to_py(py: Python<'_>, failure: Failure) -> PyErr {
                 "conflict" => raise::<ConflictError>(py, code, msg),
                 // `invalid_input`, `invalid_key`, `invalid_path`, ...
                 c if c.starts_with("invalid_") => raise::<InvalidInputError>(py, code, msg),
+                // JSON path/value mismatches are bad arguments too.
+                "type_mismatch" | "not_singular" | "index_out_of_range" | "too_deep" => {
+                    raise::<InvalidInputError>(py, code, msg)
+                }
                 "locked" => raise::<LockedError>(py, code, msg),
+                "transaction" => raise::<TransactionError>(py, code, msg),
                 // Unknown and rarer kinds fall back to the base class; `.code` tells them apart.
                 _ => raise::<StrataError>(py, code, msg),
             }
@@ -114,6 +125,11 @@ pub(crate) fn guarded<T>(f: impl FnOnce() -> strata::Result<T>) -> Result<T, Fai
     }
 }
 
+/// Maps an engine error (from argument parsing done with the GIL held) to Python.
+pub(crate) fn db_err(py: Python<'_>, e: impl Into<strata::Error>) -> PyErr {
+    to_py(py, Failure::Db(e.into()))
+}
+
 /// Registers the exception classes on the module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -123,6 +139,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InvalidInputError", py.get_type::<InvalidInputError>())?;
     m.add("ClosedError", py.get_type::<ClosedError>())?;
     m.add("LockedError", py.get_type::<LockedError>())?;
+    m.add("TransactionError", py.get_type::<TransactionError>())?;
     Ok(())
 }
 

@@ -4,12 +4,19 @@
 //! users never import `_stratadb` directly. This crate only converts values and
 //! errors and releases the GIL: database behaviour lives in the Rust crates.
 //!
-//! Modules: [`strata`] (the `Strata` class), [`convert`] (Python <-> `Value`),
-//! [`errors`] (exception classes).
+//! Modules: [`strata`] (the `Strata` class), [`txn`] (the `transaction()` context
+//! manager), [`convert`] (Python <-> `Value`), [`vectors`] (NumPy in and out),
+//! [`results`] and [`search`] (the dicts methods return), [`models`] (Python
+//! callables as search models), [`errors`] (exception classes).
 
 mod convert;
 mod errors;
+mod models;
+mod results;
+mod search;
 mod strata;
+mod txn;
+mod vectors;
 
 use pyo3::prelude::*;
 
@@ -17,6 +24,7 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _stratadb(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<strata::Strata>()?;
+    m.add_class::<txn::Transaction>()?;
     errors::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

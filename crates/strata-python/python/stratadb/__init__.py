@@ -6,8 +6,14 @@
 ...     print(db.kv_get("greeting"))
 Hello, World!
 
+One ``Strata`` handle gives key-value pairs (``kv_*``), state cells (``state_*``), an
+event log (``event_*``), JSON documents (``json_*``), vector collections
+(``vector_*``), cross-primitive ``search``, branches, spaces and transactions. The
+dict shapes methods return are described in ``stratadb.types``.
+
 Every database error is a ``StrataError`` (a ``RuntimeError``); the subclasses below
 name the common kinds, and ``err.code`` holds the engine's stable error code.
+``python -m stratadb [PATH]`` prints the version, or a summary of a database.
 """
 
 from ._stratadb import (
@@ -18,16 +24,20 @@ from ._stratadb import (
     NotFoundError,
     Strata,
     StrataError,
+    Transaction,
+    TransactionError,
     __version__,
 )
 
 __all__ = [
     "Strata",
+    "Transaction",
     "StrataError",
     "NotFoundError",
     "ConflictError",
     "InvalidInputError",
     "ClosedError",
     "LockedError",
+    "TransactionError",
     "__version__",
 ]

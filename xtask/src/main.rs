@@ -5,7 +5,8 @@
 //!   (release), and run `examples/demo.py`.
 //! - `cargo xtask test [PYTEST ARGS...]`: `cargo test --workspace`, then build the
 //!   Python package (debug) into `./.venv`, check its type stubs with mypy's stubtest,
-//!   and run pytest over `tests/python`. Exits non-zero if any step fails.
+//!   type-check `examples/` with `mypy --strict`, and run pytest over `tests/python`.
+//!   Exits non-zero if any step fails.
 //!
 //! The only prerequisites are cargo and a `python3` (3.9+) with the `venv` module; the
 //! Python tools come from PyPI into `./.venv` (listed in
@@ -26,7 +27,8 @@ usage: cargo xtask <task>
 tasks:
   demo                 build the Python package (release) into ./.venv and run examples/demo.py
   test [PYTEST ARGS]   cargo test --workspace, then build the Python package into ./.venv
-                       and run stubtest and pytest over tests/python
+                       and run stubtest, mypy --strict over examples/ and pytest over
+                       tests/python
   bench <sdk|vector|search|all> [-- ARGS]
                        side-by-side benchmarks against peers in bench/.venv (docs/benchmarks.md)
 ";
@@ -284,6 +286,10 @@ fn test(run: &mut Run, pytest_args: &[String]) -> bool {
     let mut cmd = run.command(run.venv_bin("python"));
     cmd.args(["-m", "mypy.stubtest", "stratadb"]);
     run.step("stubtest (type stubs match the module)", cmd, zero);
+
+    let mut cmd = run.command(run.venv_bin("python"));
+    cmd.args(["-m", "mypy", "--strict", "examples/"]);
+    run.step("mypy --strict examples/", cmd, zero);
 
     let mut cmd = run.command(run.venv_bin("python"));
     cmd.args(["-m", "pytest", "tests/python", "-q"])

@@ -163,6 +163,24 @@ fn registry() -> &'static std::sync::Mutex<HashMap<PathBuf, Weak<Inner>>> {
     REG.get_or_init(Default::default)
 }
 
+/// Where temporary (cache) databases are created; see [`Database::open_temporary`].
+fn cache_parent() -> PathBuf {
+    if let Some(dir) = std::env::var_os("STRATA_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let shm = Path::new("/dev/shm");
+        let free = rustix::fs::statvfs(shm)
+            .map(|st| st.f_bavail.saturating_mul(st.f_frsize))
+            .unwrap_or(0);
+        if shm.is_dir() && free >= 1 << 30 {
+            return shm.to_path_buf();
+        }
+    }
+    std::env::temp_dir()
+}
+
 /// Current wall-clock time in µs since the epoch.
 pub fn now_micros() -> Timestamp {
     SystemTime::now()
@@ -249,8 +267,15 @@ impl Database {
 
     /// Opens a throwaway database in a fresh temporary directory that is removed when
     /// the last handle is dropped. Uses [`Durability::None`]: nothing is synced.
+    ///
+    /// The directory is created in memory when possible: under `/dev/shm` (a tmpfs) on
+    /// Linux when it has at least 1 GiB free, else in the system temp directory. Set
+    /// `STRATA_CACHE_DIR` to choose the parent directory. Creating a database on a
+    /// real disk costs 100–300 ms of directory syncs here; on tmpfs a few ms.
     pub fn open_temporary() -> Result<Database> {
-        let dir = tempfile::Builder::new().prefix("strata-cache-").tempdir()?;
+        let dir = tempfile::Builder::new()
+            .prefix("strata-cache-")
+            .tempdir_in(cache_parent())?;
         let path = dir.path().to_path_buf();
         Self::open_inner(
             path,

@@ -157,13 +157,20 @@ def raises(cls, *words: str) -> Iterator[Any]:
     message, so an error names what was wrong. Yields the ExceptionInfo."""
     with pytest.raises(cls) as info:
         yield info
-    msg = str(info.value).lower()
+    msg = full_message(info.value).lower()
     for w in words:
         assert w.lower() in msg, f"{cls.__name__} message does not mention {w!r}: {info.value!r}"
 
 
+def full_message(exc: BaseException) -> str:
+    """The message plus any notes (PyO3 >= 0.30 names the argument of a failed
+    conversion in a note, "while processing 'key'", which tracebacks show)."""
+    notes = getattr(exc, "__notes__", None) or []
+    return "\n".join([str(exc), *map(str, notes)])
+
+
 def message_names_one_of(exc: BaseException, words) -> bool:
-    msg = str(exc).lower()
+    msg = full_message(exc).lower()
     return any(w.lower() in msg for w in words)
 
 
@@ -233,6 +240,17 @@ def _vector_keys(db, coll: dict) -> List[str]:
     return sorted(hit["key"] for hit in hits)
 
 
+def _plain_vector(entry):
+    """A vector_get result with the ndarray as (dtype, list), so states compare with ==."""
+    if entry is None:
+        return None
+    out = dict(entry)
+    emb = out.get("embedding")
+    if isinstance(emb, np.ndarray):
+        out["embedding"] = (str(emb.dtype), emb.tolist())
+    return out
+
+
 def space_state(db) -> Dict[str, Any]:
     """Everything visible in the handle's current branch and space."""
     out: Dict[str, Any] = {}
@@ -257,7 +275,7 @@ def space_state(db) -> Dict[str, Any]:
         stable = {f: c[f] for f in ("name", "dimension", "metric", "count")}
         vs[c["name"]] = {
             "info": stable,
-            "vectors": {k: db.vector_get(c["name"], k) for k in _vector_keys(db, c)},
+            "vectors": {k: _plain_vector(db.vector_get(c["name"], k)) for k in _vector_keys(db, c)},
         }
     out["vectors"] = vs
     return out

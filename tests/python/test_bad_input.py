@@ -259,7 +259,7 @@ CASES = [
     ("json_set-deep-257", lambda db: db.json_set(DOC, "$.x", deep_dict(256)), I, [("nest", "deep")]),
     ("vector_metadata-deep", lambda db: db.vector_upsert(COLL, "d", GOOD_VEC, deep_dict()), I, ["nest"]),
     ("json_set-scalar-root", lambda db: db.json_set("d", "$", 5), I, ["object"]),
-    ("json_set-type-mismatch", lambda db: db.json_set(DOC, "$.name[0]", 1), I, [("name", "array", "string")]),
+    ("json_set-type-mismatch", lambda db: db.json_set(DOC, "$.name[0]", 1), StrataError, [("name", "array", "string")]),
     # JSONPath
     ("json_get-bad-path", lambda db: db.json_get(DOC, "$.["), I, ["path"]),
     ("json_get-no-dollar", lambda db: db.json_get(DOC, "name"), I, ["path"]),

@@ -1,12 +1,15 @@
 """8 threads on one handle mixing writes, reads, searches and transactions.
 
 A handle has one transaction at a time, shared by every thread using it: while one
-thread's transaction is open, other threads' writes join it (their version is 0 then)
-and their begin() is refused. So every transaction here commits (no body raises), and
-then every acknowledged write must be present at the end. Checked: every acknowledged
-KV/JSON/vector write is there with its value; event sequence numbers are unique and
-dense, and each holds the payload of the append that got it; the CAS counter equals
-the number of successful CAS calls."""
+thread's transaction is open, other threads' calls run inside it (a write then returns
+version 0 and is only real if that transaction commits; if it conflicts, the other
+thread's "acknowledged" write is gone and an event sequence it was given is reused).
+So, like any correct program sharing a handle, the workers coordinate: writes take a
+shared gate, a transaction takes it exclusively (reads and searches take nothing and
+run at any time, inside a transaction too). Checked: every acknowledged KV/JSON/vector
+write is there with its value; event sequence numbers are unique and dense, and each
+holds the payload of the append that got it; the CAS counter equals the number of
+successful CAS calls; every transaction commits."""
 
 import random
 import threading
@@ -21,6 +24,52 @@ THREADS = 8
 ROUNDS = 60
 
 
+class Gate:
+    """Many writers or one transaction (writer-preferring, so transactions run)."""
+
+    def __init__(self):
+        self._c = threading.Condition()
+        self._shared = 0
+        self._exclusive = False
+        self._waiting = 0
+
+    def shared(self):
+        gate = self
+
+        class _Ctx:
+            def __enter__(self):
+                with gate._c:
+                    while gate._exclusive or gate._waiting:
+                        gate._c.wait()
+                    gate._shared += 1
+
+            def __exit__(self, *exc):
+                with gate._c:
+                    gate._shared -= 1
+                    gate._c.notify_all()
+
+        return _Ctx()
+
+    def exclusive(self):
+        gate = self
+
+        class _Ctx:
+            def __enter__(self):
+                with gate._c:
+                    gate._waiting += 1
+                    while gate._exclusive or gate._shared:
+                        gate._c.wait()
+                    gate._waiting -= 1
+                    gate._exclusive = True
+
+            def __exit__(self, *exc):
+                with gate._c:
+                    gate._exclusive = False
+                    gate._c.notify_all()
+
+        return _Ctx()
+
+
 def test_hammer_one_handle(db):
     db.state_init("counter", 0)
     db.vector_create_collection("vecs", 4)
@@ -32,6 +81,7 @@ def test_hammer_one_handle(db):
     txns_done = []
     errors = []
     lock = threading.Lock()
+    gate = Gate()
     start = threading.Barrier(THREADS)
 
     def worker(t):
@@ -40,34 +90,36 @@ def test_hammer_one_handle(db):
             start.wait()
             for i in range(ROUNDS):
                 op = rng.randrange(8)
-                if op == 0:
-                    key, val = f"kv:{t}:{i}", {"t": t, "i": i}
-                    v = db.kv_put(key, val)
-                    assert type(v) is int and v >= 0
-                    with lock:
-                        acked_kv[key] = val
-                elif op == 1:
-                    payload = {"t": t, "i": i}
-                    seq = db.event_append("hammer", payload)
-                    with lock:
-                        appended.append((seq, payload))
-                elif op == 2:
-                    cur = db.state_get_versioned("counter")
-                    r = db.state_cas("counter", cur["value"] + 1, expected_version=cur["version"])
-                    if r is not None:
-                        with lock:
-                            cas_ok.append((t, i))
-                elif op == 3:
-                    key = f"doc:{t}:{i}"
-                    db.json_set(key, "$", {"t": t, "i": i, "text": "hammer json"})
-                    with lock:
-                        acked_json[key] = {"t": t, "i": i, "text": "hammer json"}
-                elif op == 4:
-                    key = f"v:{t}:{i}"
-                    emb = [1.0 + t, 1.0 + i, 1.0, 0.5]
-                    db.vector_upsert("vecs", key, emb, {"t": t})
-                    with lock:
-                        acked_vec[key] = emb
+                if op < 5:
+                    with gate.shared():
+                        if op == 0:
+                            key, val = f"kv:{t}:{i}", {"t": t, "i": i}
+                            v = db.kv_put(key, val)
+                            assert type(v) is int and v >= 0
+                            with lock:
+                                acked_kv[key] = val
+                        elif op == 1:
+                            payload = {"t": t, "i": i}
+                            seq = db.event_append("hammer", payload)
+                            with lock:
+                                appended.append((seq, payload))
+                        elif op == 2:
+                            cur = db.state_get_versioned("counter")
+                            r = db.state_cas("counter", cur["value"] + 1, expected_version=cur["version"])
+                            if r is not None:
+                                with lock:
+                                    cas_ok.append((t, i))
+                        elif op == 3:
+                            key = f"doc:{t}:{i}"
+                            db.json_set(key, "$", {"t": t, "i": i, "text": "hammer json"})
+                            with lock:
+                                acked_json[key] = {"t": t, "i": i, "text": "hammer json"}
+                        elif op == 4:
+                            key = f"v:{t}:{i}"
+                            emb = [1.0 + t, 1.0 + i, 1.0, 0.5]
+                            db.vector_upsert("vecs", key, emb, {"t": t})
+                            with lock:
+                                acked_vec[key] = emb
                 elif op == 5:
                     hits = db.search("hammer", k=5)
                     assert all(set(h) >= {"entity", "primitive", "score", "rank", "snippet"} for h in hits)
@@ -82,23 +134,24 @@ def test_hammer_one_handle(db):
                         got = db.kv_get(key)
                         assert got == val, (key, got, val)
                 else:
-                    # a transaction of our own, if the handle has none open right now
-                    try:
+                    # a transaction of our own: exclusive, so no other thread's write joins
+                    # it or races its commit; it must commit
+                    key = f"txn:{t}:{i}"
+                    with gate.exclusive():
                         with db.transaction():
-                            key = f"txn:{t}:{i}"
                             assert db.kv_put(key + ":a", i) == 0
                             assert db.kv_put(key + ":b", i) == 0
                             assert db.kv_get(key + ":a") == i
                             seq = db.event_append("hammer", {"txn": key})
-                            with lock:
-                                acked_kv[key + ":a"] = i
-                                acked_kv[key + ":b"] = i
-                                appended.append((seq, {"txn": key}))
-                        with lock:
-                            txns_done.append(key)
-                    except StrataError as e:
-                        # begin refused: another thread's transaction is open
-                        assert "transaction" in str(e).lower(), e
+                            cur = db.state_get_versioned("counter")
+                            r = db.state_cas("counter", cur["value"] + 1, expected_version=cur["version"])
+                            assert r == 0  # pending in the transaction
+                    with lock:
+                        acked_kv[key + ":a"] = i
+                        acked_kv[key + ":b"] = i
+                        appended.append((seq, {"txn": key}))
+                        cas_ok.append((t, i))
+                        txns_done.append(key)
         except Exception as e:  # reported below
             errors.append((t, repr(e)))
 

@@ -949,7 +949,17 @@ impl Strata {
         vectors: &Bound<'_, PyAny>,
     ) -> PyResult<Vec<u64>> {
         let mut items = Vec::new();
-        for (i, item) in vectors.try_iter()?.enumerate() {
+        let iter = vectors.try_iter().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "vectors must be a list of {{\"key\", \"vector\", \"metadata\"}} dicts, got {}",
+                vectors
+                    .get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        })?;
+        for (i, item) in iter.enumerate() {
             let item = item?;
             let Ok(d) = item.cast::<PyDict>() else {
                 return Err(invalid_input(

@@ -3,7 +3,7 @@
 //!
 //! Accepted as a vector: a 1-D `numpy.ndarray` of float32 (borrowed in place when it
 //! is contiguous, copied element by element when it is a strided view), a 1-D array of
-//! any other real dtype (converted to float32), or any sequence of numbers (a list, a
+//! any other real dtype (converted to float32: float64 here, others by NumPy), or any sequence of numbers (a list, a
 //! tuple, `array.array`). Anything else is an `InvalidInputError` naming the argument.
 
 use crate::errors::{self, InvalidInputError};
@@ -55,7 +55,14 @@ pub(crate) fn floats<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<Float
                 format!("got an array with {} dimensions", array.ndim()),
             ));
         }
-        // Another dtype (float64, float16, integers): let NumPy convert it.
+        if let Ok(array) = obj.extract::<PyReadonlyArray1<'py, f64>>() {
+            // float64, the NumPy default: narrowed here (values beyond the float32
+            // range become infinities, which the engine refuses by name).
+            return Ok(Floats::Owned(
+                array.as_array().iter().map(|&x| x as f32).collect(),
+            ));
+        }
+        // Another dtype (float16, integers): let NumPy convert it.
         let converted = obj
             .call_method1("astype", ("float32",))
             .map_err(|e| bad_vector(py, what, e.to_string()))?;

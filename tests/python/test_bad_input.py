@@ -342,6 +342,23 @@ CASES = [
     ("delete_space_force-ghost", lambda db: db.delete_space_force("ghost"), NotFoundError, ["ghost"]),
     ("delete_space-not-empty", lambda db: db.delete_space("s1"), StrataError, ["s1"]),
     ("delete_space-default", lambda db: db.delete_space("default"), StrataError, ["default"]),
+    # variant names refuse the same things
+    ("branch_use-ghost", lambda db: db.branch_use("ghost"), NotFoundError, ["ghost"]),
+    ("branch_delete-ghost", lambda db: db.branch_delete("ghost"), NotFoundError, ["ghost"]),
+    ("branch_create-existing", lambda db: db.branch_create("feature"), StrataError, ["feature"]),
+    ("branch_create-empty", lambda db: db.branch_create(""), I, ["branch"]),
+    ("branch_fork-ghost-source", lambda db: db.branch_fork("ghost", "x"), NotFoundError, ["ghost"]),
+    ("branch_fork-existing-dest", lambda db: db.branch_fork("default", "feature"), StrataError, ["feature"]),
+    ("branch_diff-ghost", lambda db: db.branch_diff("ghost", "default"), NotFoundError, ["ghost"]),
+    ("branch_merge-ghost-target", lambda db: db.branch_merge("feature", "ghost"), NotFoundError, ["ghost"]),
+    ("branch_merge-bad-strategy", lambda db: db.branch_merge("feature", "default", "newest"), I, ["newest"]),
+    ("space_use-empty", lambda db: db.space_use(""), I, ["space"]),
+    ("space_delete-not-empty", lambda db: db.space_delete("s1"), StrataError, ["s1"]),
+    ("space_delete-ghost", lambda db: db.space_delete("ghost"), NotFoundError, ["ghost"]),
+    ("state_cas-expected-wrong-type", lambda db: db.state_cas(CELL, 1, expected="3"), TypeError, ["expected"]),
+    ("vector_search-filters-bad-op", lambda db: db.vector_search(COLL, GOOD_VEC, 1, filters=[{"field": "t", "op": "like", "value": 1}]), I, ["like"]),
+    ("vector_search-metric-unknown", lambda db: db.vector_search(COLL, GOOD_VEC, 1, metric="manhattan"), I, ["manhattan"]),
+    ("event_list-negative-limit-variant", lambda db: db.event_list("audit", limit=-1), I, ["limit"]),
     # transactions
     ("commit-without-txn", lambda db: db.commit(), StrataError, ["transaction"]),
     ("rollback-without-txn", lambda db: db.rollback(), StrataError, ["transaction"]),
@@ -541,6 +558,28 @@ def test_closed_handle(closed_db, method):
     assert info.value.code == "closed"
 
 
+ALIAS_CLOSED_CALLS = {
+    "branch_create": lambda db: db.branch_create("b"),
+    "branch_list": lambda db: db.branch_list(),
+    "branch_delete": lambda db: db.branch_delete("b"),
+    "branch_fork": lambda db: db.branch_fork("default", "f"),
+    "branch_diff": lambda db: db.branch_diff("default", "default"),
+    "branch_merge": lambda db: db.branch_merge("default", "default"),
+    "branch_use": lambda db: db.branch_use("default"),
+    "space_list": lambda db: db.space_list(),
+    "space_delete": lambda db: db.space_delete("s"),
+    "space_use": lambda db: db.space_use("s"),
+    "in_transaction": lambda db: db.in_transaction(),
+}
+
+
+@pytest.mark.parametrize("method", sorted(ALIAS_CLOSED_CALLS))
+def test_closed_handle_variant_names(closed_db, method):
+    db, _ = closed_db
+    with pytest.raises(ClosedError):
+        ALIAS_CLOSED_CALLS[method](db)
+
+
 def test_closed_handle_calls_changed_nothing(closed_db):
     # runs after the parametrized calls above (file order)
     _, path = closed_db
@@ -602,3 +641,32 @@ def test_concurrent_begin_from_two_threads(pdb):
         pdb.rollback()
         assert not pdb.txn_is_active()
     assert H.digest_of(H.db_state(pdb)) == before
+
+
+# ----------------------------------------------------------------- the digest has teeth
+
+DIGEST_CHANGES = {
+    "kv-feature-s1": lambda db: (db.set_branch("feature"), db.set_space("s1"), db.kv_put("k:main-s1:1", {"tag": "x"})),
+    "kv-delete": lambda db: db.kv_delete("k:main:bytes"),
+    "state-s1": lambda db: (db.set_space("s1"), db.state_set("cell:main-s1", 1)),  # same value, new version
+    "event-feature": lambda db: (db.set_branch("feature"), db.event_append("audit", {})),
+    "json-path": lambda db: db.json_set("doc:main", "$.deep.x", 2.5),
+    "vector-embedding": lambda db: db.vector_upsert("vc_main", "a", [1.0, 0.0, 0.0, 0.001], {"tag": "main", "year": 2020}),
+    "vector-metadata": lambda db: (db.set_space("s1"), db.vector_upsert("vc_main-s1", "c", [0.5, 0.5, 0.5, 0.0], {})),
+    "new-collection": lambda db: db.vector_create_collection("extra", 2),
+    "new-space": lambda db: (db.set_branch("feature"), db.space_create("new")),
+    "new-branch": lambda db: db.create_branch("new"),
+}
+
+
+@pytest.mark.parametrize("change", sorted(DIGEST_CHANGES))
+def test_digest_sees_every_change(db, change):
+    """Any write anywhere (any branch, space, primitive) changes the digest, so the
+    "database unchanged" checks above cannot pass vacuously."""
+    H.populate(db)
+    before = H.db_digest(db)
+    assert H.db_digest(db) == before  # stable when nothing changes
+    DIGEST_CHANGES[change](db)
+    db.set_branch("default")
+    db.set_space("default")
+    assert H.db_digest(db) != before

@@ -316,6 +316,13 @@ CASES = [
     ("state_cas-negative-version", lambda db: db.state_cas(CELL, 1, expected_version=-1), I, ["expected_version"]),
     ("search-negative-k", lambda db: db.search("main", k=-1), I, ["k"]),
     ("search-zero-k", lambda db: db.search("main", k=0), I, ["k"]),
+    # integers beyond 64 bits: a refused value like -1, not an OverflowError
+    ("kv_get-as_of-2**64", lambda db: db.kv_get(KEY, as_of=2**64), (I, TypeError), ["as_of"]),
+    ("event_get-2**64", lambda db: db.event_get(2**64), (I, TypeError), ["sequence"]),
+    ("vector_search-k-2**64", lambda db: db.vector_search(COLL, GOOD_VEC, k=2**64), (I, TypeError), ["k"]),
+    ("vector_create-dim-2**64", lambda db: db.vector_create_collection("z", 2**64), (I, TypeError), ["dimension"]),
+    ("state_cas-version-2**64", lambda db: db.state_cas(CELL, 1, expected_version=2**64), (I, TypeError), ["expected_version"]),
+    ("json_list-limit-2**64", lambda db: db.json_list(2**64), (I, TypeError), ["limit"]),
     # search
     ("search-empty-query", lambda db: db.search("   "), I, ["query"]),
     ("search-unknown-mode", lambda db: db.search("main", mode="semantic"), I, ["semantic"]),
@@ -370,6 +377,16 @@ CASES = [
 @pytest.mark.parametrize("call, exc, words", [pytest.param(c, e, w, id=i) for i, c, e, w in CASES])
 def test_refused(pdb, call, exc, words):
     check_refused(pdb, call, exc, words)
+
+
+def test_huge_k_and_limits_are_not_errors(pdb):
+    """The largest int64 values are valid counts: everything is returned, no overflow."""
+    assert len(pdb.search("main", k=2**63 - 1, mode="keyword")) >= 1
+    assert [r["key"] for r in pdb.vector_search(COLL, GOOD_VEC, k=2**63 - 1)] != []
+    assert pdb.kv_list_paginated(limit=2**63 - 1)["cursor"] is None
+    assert pdb.json_list(2**63 - 1)["cursor"] is None
+    assert len(pdb.event_list("audit", limit=2**63 - 1)) == 1
+    assert pdb.kv_get(KEY, as_of=2**63 - 1) == {"tag": "main", "n": 2}
 
 
 def test_invalid_import_bundle_file(pdb, tmp_path):

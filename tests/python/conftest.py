@@ -36,17 +36,3 @@ def run_python(code: str, *args: str, env=None, timeout: float = 60) -> subproce
     )
     assert proc.returncode == 0, f"child failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     return proc
-
-
-@pytest.fixture
-def pair(db_path):
-    """Two handles on one on-disk database (one engine, two sessions): what one
-    handle's open transaction hides from the other is observable."""
-    a = Strata.open(db_path)
-    b = Strata.open(db_path)
-    yield a, b
-    for h in (a, b):
-        try:
-            h.close()
-        except Exception:  # pragma: no cover - a test may have closed it already
-            pass

@@ -19,7 +19,7 @@ use crate::txn::Transaction;
 use crate::vectors;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyDict, PyInt, PyList, PyString};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use strata::{
@@ -74,26 +74,57 @@ fn opt_value_arg(
     }
 }
 
+/// An integer argument. An int beyond 64 bits is an InvalidInputError (PyO3 would
+/// raise OverflowError); a non-int stays a TypeError. PyO3 adds a note naming the
+/// argument to either.
+pub(crate) struct Int(i64);
+
+impl From<Int> for i64 {
+    fn from(i: Int) -> i64 {
+        i.0
+    }
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Int {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        match obj.extract::<i64>() {
+            Ok(i) => Ok(Int(i)),
+            Err(_) if obj.is_instance_of::<PyInt>() => Err(invalid_input(
+                obj.py(),
+                format!(
+                    "integer {} is out of range (it must fit in 64 bits)",
+                    obj.repr().map(|r| r.to_string()).unwrap_or_default()
+                ),
+            )),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// A non-negative integer argument (timestamps, versions, sequence numbers).
-fn unsigned(py: Python<'_>, what: &str, n: i64) -> PyResult<u64> {
+fn unsigned(py: Python<'_>, what: &str, n: impl Into<i64>) -> PyResult<u64> {
+    let n: i64 = n.into();
     u64::try_from(n).map_err(|_| invalid_input(py, format!("{what} must be >= 0, got {n}")))
 }
 
-fn opt_unsigned(py: Python<'_>, what: &str, n: Option<i64>) -> PyResult<Option<u64>> {
+fn opt_unsigned(py: Python<'_>, what: &str, n: Option<impl Into<i64>>) -> PyResult<Option<u64>> {
     n.map(|n| unsigned(py, what, n)).transpose()
 }
 
 /// `as_of`: microseconds since the Unix epoch.
-fn as_of_arg(py: Python<'_>, as_of: Option<i64>) -> PyResult<Option<u64>> {
+fn as_of_arg(py: Python<'_>, as_of: Option<Int>) -> PyResult<Option<u64>> {
     opt_unsigned(py, "as_of (microseconds since the epoch)", as_of)
 }
 
 /// A count argument (`limit`, `k`, `dimension`).
-fn count(py: Python<'_>, what: &str, n: i64) -> PyResult<usize> {
+fn count(py: Python<'_>, what: &str, n: impl Into<i64>) -> PyResult<usize> {
+    let n: i64 = n.into();
     usize::try_from(n).map_err(|_| invalid_input(py, format!("{what} must be >= 0, got {n}")))
 }
 
-fn opt_count(py: Python<'_>, what: &str, n: Option<i64>) -> PyResult<Option<usize>> {
+fn opt_count(py: Python<'_>, what: &str, n: Option<impl Into<i64>>) -> PyResult<Option<usize>> {
     n.map(|n| count(py, what, n)).transpose()
 }
 
@@ -267,8 +298,8 @@ impl Strata {
         py: Python<'py>,
         collection: String,
         query: &Bound<'py, PyAny>,
-        k: i64,
-        as_of: Option<i64>,
+        k: Int,
+        as_of: Option<Int>,
         metric: Option<String>,
         filter: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyList>> {
@@ -423,7 +454,7 @@ impl Strata {
         &self,
         py: Python<'py>,
         key: String,
-        as_of: Option<i64>,
+        as_of: Option<Int>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let as_of = as_of_arg(py, as_of)?;
         let found = self.run(py, move |s| s.kv_get(&key, as_of))?;
@@ -475,7 +506,7 @@ impl Strata {
         &self,
         py: Python<'py>,
         prefix: Option<String>,
-        limit: Option<i64>,
+        limit: Option<Int>,
         cursor: Option<String>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let limit = opt_count(py, "limit", limit)?;
@@ -545,7 +576,7 @@ impl Strata {
         &self,
         py: Python<'py>,
         cell: String,
-        as_of: Option<i64>,
+        as_of: Option<Int>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let as_of = as_of_arg(py, as_of)?;
         match self.run(py, move |s| s.state_get(&cell, as_of))? {
@@ -589,8 +620,8 @@ impl Strata {
         py: Python<'_>,
         cell: String,
         new_value: &Bound<'_, PyAny>,
-        expected_version: Option<i64>,
-        expected: Option<i64>,
+        expected_version: Option<Int>,
+        expected: Option<Int>,
     ) -> PyResult<Option<u64>> {
         if expected_version.is_some() && expected.is_some() {
             return Err(PyTypeError::new_err(
@@ -678,8 +709,8 @@ impl Strata {
     fn event_get<'py>(
         &self,
         py: Python<'py>,
-        sequence: i64,
-        as_of: Option<i64>,
+        sequence: Int,
+        as_of: Option<Int>,
     ) -> PyResult<Option<Bound<'py, PyDict>>> {
         let as_of = as_of_arg(py, as_of)?;
         let seq = unsigned(py, "sequence", sequence)?;
@@ -700,8 +731,8 @@ impl Strata {
         &self,
         py: Python<'py>,
         event_type: String,
-        limit: Option<i64>,
-        after: Option<i64>,
+        limit: Option<Int>,
+        after: Option<Int>,
     ) -> PyResult<Bound<'py, PyList>> {
         let limit = opt_count(py, "limit", limit)?;
         let after = opt_unsigned(py, "after", after)?;
@@ -720,8 +751,8 @@ impl Strata {
         &self,
         py: Python<'py>,
         event_type: String,
-        limit: Option<i64>,
-        after: Option<i64>,
+        limit: Option<Int>,
+        after: Option<Int>,
     ) -> PyResult<Bound<'py, PyList>> {
         self.event_list(py, event_type, limit, after)
     }
@@ -783,7 +814,7 @@ impl Strata {
         py: Python<'py>,
         key: String,
         path: String,
-        as_of: Option<i64>,
+        as_of: Option<Int>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let as_of = as_of_arg(py, as_of)?;
         match self.run(py, move |s| s.json_get(&key, &path, as_of))? {
@@ -811,7 +842,7 @@ impl Strata {
     fn json_list<'py>(
         &self,
         py: Python<'py>,
-        limit: i64,
+        limit: Int,
         prefix: Option<String>,
         cursor: Option<String>,
     ) -> PyResult<Bound<'py, PyDict>> {
@@ -861,7 +892,7 @@ impl Strata {
         &self,
         py: Python<'_>,
         collection: String,
-        dimension: i64,
+        dimension: Int,
         metric: Option<String>,
     ) -> PyResult<u64> {
         let dimension = count(py, "dimension", dimension)?;
@@ -1044,8 +1075,8 @@ impl Strata {
         py: Python<'py>,
         collection: String,
         query: &Bound<'py, PyAny>,
-        k: i64,
-        as_of: Option<i64>,
+        k: Int,
+        as_of: Option<Int>,
         metric: Option<String>,
         filters: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyList>> {
@@ -1070,7 +1101,7 @@ impl Strata {
         py: Python<'py>,
         collection: String,
         query: &Bound<'py, PyAny>,
-        k: i64,
+        k: Int,
         metric: Option<String>,
         filter: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyList>> {
@@ -1452,7 +1483,7 @@ impl Strata {
         &self,
         py: Python<'py>,
         query: String,
-        k: Option<i64>,
+        k: Option<Int>,
         primitives: Option<Vec<String>>,
         time_range: Option<&Bound<'py, PyDict>>,
         mode: Option<&str>,

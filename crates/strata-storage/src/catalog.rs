@@ -9,7 +9,10 @@
 //! meta "branch/" name              -> Value {id, parent, fork_version, created_at}
 //! meta "bstat/" id(u64 BE)         -> fixed: format u8, live, oldest, latest, version
 //! meta "space/" id(u64 BE) name    -> Value int (created_at)
-//! meta "chg/" id version idx (BE)    -> latest key written (the branch's change log)
+//! meta "chg/" id version idx (BE)    -> ts (u64 BE) | latest key written (change log)
+//!
+//! `head` and `bstat/` are written at close, by catalog operations and every 4096
+//! commits; open derives the head from the change logs and recounts stale stats.
 //! ```
 
 use crate::error::{Result, StorageError};
@@ -182,6 +185,27 @@ pub(crate) fn change_key(branch: BranchId, version: CommitVersion, index: u32) -
     k.extend_from_slice(&version.0.to_be_bytes());
     k.extend_from_slice(&index.to_be_bytes());
     k
+}
+
+/// Change-log entry value: commit timestamp (u64 BE) then the latest key.
+pub(crate) fn encode_change(ts: Timestamp, latest_key: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(8 + latest_key.len());
+    v.extend_from_slice(&ts.to_be_bytes());
+    v.extend_from_slice(latest_key);
+    v
+}
+
+pub(crate) fn decode_change(v: &[u8]) -> Option<(Timestamp, &[u8])> {
+    let ts: [u8; 8] = v.get(..8)?.try_into().ok()?;
+    Some((u64::from_be_bytes(ts), v.get(8..)?))
+}
+
+/// (version, index) of a change-log key.
+pub(crate) fn decode_change_key(k: &[u8]) -> Option<(CommitVersion, u32)> {
+    let rest = k.get(4 + 8..)?;
+    let v: [u8; 8] = rest.get(..8)?.try_into().ok()?;
+    let i: [u8; 4] = rest.get(8..12)?.try_into().ok()?;
+    Some((CommitVersion(u64::from_be_bytes(v)), u32::from_be_bytes(i)))
 }
 
 pub(crate) fn change_prefix(branch: BranchId) -> Vec<u8> {

@@ -83,6 +83,10 @@ impl DatabaseOptions {
     }
 }
 
+/// Every this many commits, the head record and all branch statistics are written
+/// (otherwise they are derived or recounted at open; see `recover_head_and_stats`).
+const STATS_CHECKPOINT: u64 = 4096;
+
 /// Memtable bytes above which closing writes them out as tables.
 const CLOSE_FLUSH_BYTES: u64 = 1024 * 1024;
 
@@ -110,6 +114,22 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    /// Writes the head record and every branch's statistics.
+    fn checkpoint(&self) -> Result<()> {
+        let state = self.commit.lock();
+        let cat = self.catalog.read();
+        let mut batch = self.fjall.batch();
+        for (b, st) in cat.stats.iter() {
+            batch.insert(&self.meta, catalog::stat_key(*b), catalog::encode_stats(st));
+        }
+        batch.insert(
+            &self.meta,
+            catalog::HEAD_KEY,
+            catalog::encode_head(state.head_version, state.head_ts),
+        );
+        batch.commit().map_err(map_fjall)
+    }
+
     fn flush_memtables(&self) {
         let keyspaces = [&self.data, &self.latest, &self.meta];
         // Seal all three first so their flushes run together, then wait.
@@ -128,6 +148,7 @@ impl Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         if self._temp.is_none() {
+            let _ = self.checkpoint();
             // Write large memtables out as tables so the next open has little journal
             // to replay: reopening stays fast at any size (replaying 200k commits took
             // ~4 s). Small ones replay in milliseconds, so closing stays cheap for them.
@@ -289,11 +310,24 @@ impl Database {
         options: DatabaseOptions,
         temp: Option<tempfile::TempDir>,
     ) -> Result<Database> {
-        let fjall = fjall::Database::builder(&path)
+        let builder = fjall::Database::builder(&path)
             .cache_size(options.cache_size)
             .manual_journal_persist(options.durability == Durability::None)
-            .temporary(temp.is_some())
-            .open()
+            .temporary(temp.is_some());
+        // fjall's journal recovery asserts on some damaged entries instead of
+        // returning an error; a damaged file must give an error, never a crash.
+        let fjall = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| builder.open()))
+            .map_err(|panic| {
+                let why = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
+                    .unwrap_or_else(|| "recovery failed".into());
+                StorageError::corrupt(
+                    format!("database at {}", path.display()),
+                    format!("recovery of the journal failed: {why}"),
+                )
+            })?
             .map_err(|e| map_open_error(e, &path))?;
         let data = fjall
             .keyspace("data", KeyspaceCreateOptions::default)
@@ -329,9 +363,73 @@ impl Database {
             opened_at: std::time::Instant::now(),
             _temp: temp,
         };
-        Ok(Database {
+        let db = Database {
             inner: Arc::new(inner),
-        })
+        };
+        db.recover_head_and_stats()?;
+        Ok(db)
+    }
+
+    /// After an unclean shutdown the head record and branch statistics may be older
+    /// than the last commits: take the head from the change logs (every commit writes
+    /// one entry per key) and recount the live keys of branches whose statistics are
+    /// older than their last change. After a clean close this reads one change-log
+    /// entry per branch. Cost of a recount: a scan of the branch's visible keys.
+    fn recover_head_and_stats(&self) -> Result<()> {
+        let inner = &self.inner;
+        let ids: Vec<BranchId> = inner.catalog.read().names.keys().copied().collect();
+        let mut last: Vec<(BranchId, CommitVersion, Timestamp)> = Vec::new();
+        for id in ids {
+            if let Some(kv) = inner.meta.prefix(catalog::change_prefix(id)).next_back() {
+                let (k, v) = kv.into_inner()?;
+                let (version, _) = catalog::decode_change_key(&k)
+                    .ok_or_else(|| StorageError::corrupt("change log", "bad key"))?;
+                let (ts, _) = catalog::decode_change(&v)
+                    .ok_or_else(|| StorageError::corrupt("change log", "bad entry"))?;
+                last.push((id, version, ts));
+            }
+        }
+        {
+            let mut state = inner.commit.lock();
+            for (_, version, ts) in &last {
+                if *version > state.head_version {
+                    state.head_version = *version;
+                }
+                state.head_ts = state.head_ts.max(*ts);
+            }
+            inner
+                .committed
+                .store(state.head_version.0, Ordering::Release);
+            *inner.durable.lock() = state.head_version.0;
+        }
+        let head = self.committed_version();
+        for (id, version, ts) in last {
+            let stale = inner
+                .catalog
+                .read()
+                .stats
+                .get(&id)
+                .is_none_or(|s| s.version < version);
+            if !stale {
+                continue;
+            }
+            let mut live = 0u64;
+            for space in self.list_spaces(id) {
+                let scope = Scope::new(id, space);
+                for keys in self.visible_space_state(&scope, head)?.values() {
+                    live += keys.values().filter(|r| r.value.is_some()).count() as u64;
+                }
+            }
+            let mut cat = inner.catalog.write();
+            let st = cat.stats.entry(id).or_default();
+            st.live_keys = live;
+            st.version = version;
+            st.latest_ts = st.latest_ts.max(ts);
+            if st.oldest_ts == 0 {
+                st.oldest_ts = ts;
+            }
+        }
+        inner.checkpoint()
     }
 
     /// The data directory.
@@ -626,7 +724,7 @@ impl Database {
             ));
         }
         let id = {
-            let _guard = self.inner.commit.lock();
+            let guard = self.inner.commit.lock();
             let mut cat = self.inner.catalog.write();
             let info = cat.by_name(name)?.clone();
             let children = cat.children(info.id);
@@ -641,6 +739,13 @@ impl Database {
             for s in cat.spaces_of(info.id) {
                 batch.remove(&self.inner.meta, catalog::space_key(info.id, &s));
             }
+            // The branch's change log goes with it, and open derives the head from
+            // change logs: record the head so versions are never reused.
+            batch.insert(
+                &self.inner.meta,
+                catalog::HEAD_KEY,
+                catalog::encode_head(guard.head_version, guard.head_ts),
+            );
             self.commit_batch(batch)?;
             cat.remove(name);
             info.id
@@ -704,7 +809,9 @@ impl Database {
         }
         for kv in self.inner.meta.range(start..=end) {
             let v = kv.value()?;
-            let d = keys::decode_latest_key(&v)
+            let (_, lk) = catalog::decode_change(&v)
+                .ok_or_else(|| StorageError::corrupt("change log", "bad entry"))?;
+            let d = keys::decode_latest_key(lk)
                 .ok_or_else(|| StorageError::corrupt("change log", "undecodable key"))?;
             out.push((d.space, d.tag, d.key));
         }
@@ -1196,7 +1303,7 @@ impl Database {
             batch.insert(
                 &inner.meta,
                 catalog::change_key(w.scope.branch, version, change_index),
-                lk.clone(),
+                catalog::encode_change(ts, &lk),
             );
             change_index += 1;
             batch.insert(
@@ -1223,19 +1330,31 @@ impl Database {
                 }
                 s.latest_ts = ts;
                 s.version = version;
-                batch.insert(
-                    &inner.meta,
-                    catalog::stat_key(*b),
-                    catalog::encode_stats(&s),
-                );
                 new_stats.push((*b, s));
             }
+            // The head record and branch statistics are not written by every commit
+            // (that doubled the entries per commit): open derives the head from the
+            // change logs and recounts statistics older than their branch's last
+            // change. A checkpoint every STATS_CHECKPOINT commits bounds that work.
+            if version.0 % STATS_CHECKPOINT == 0 {
+                for (b, st) in cat.stats.iter() {
+                    let st = new_stats
+                        .iter()
+                        .find(|(nb, _)| nb == b)
+                        .map_or(*st, |(_, ns)| *ns);
+                    batch.insert(
+                        &inner.meta,
+                        catalog::stat_key(*b),
+                        catalog::encode_stats(&st),
+                    );
+                }
+                batch.insert(
+                    &inner.meta,
+                    catalog::HEAD_KEY,
+                    catalog::encode_head(version, ts),
+                );
+            }
         }
-        batch.insert(
-            &inner.meta,
-            catalog::HEAD_KEY,
-            catalog::encode_head(version, ts),
-        );
         self.commit_batch(batch)?;
         state.head_version = version;
         state.head_ts = ts;

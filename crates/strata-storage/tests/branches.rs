@@ -378,3 +378,20 @@ fn del_if(db: &Database, scope: &Scope, k: &str) {
     db.transact(|t| t.delete(scope, tags::KV, k.as_bytes()))
         .expect("delete");
 }
+
+#[test]
+fn force_deleting_an_unshared_space_removes_its_history() {
+    let db = Database::open_temporary().expect("open");
+    let b = db.branch_id("default").expect("id");
+    let s = Scope::new(b, "notes");
+    put(&db, &s, "k", 1);
+    let ts = db.head_timestamp();
+    db.delete_space(b, "notes", true).expect("force");
+    db.create_space(b, "notes").expect("recreate");
+    let r = db.read();
+    assert!(r.history(&s, tags::KV, b"k").expect("history").is_empty());
+    assert!(r
+        .get_as_of(&s, tags::KV, b"k", ts)
+        .expect("as_of")
+        .is_none());
+}

@@ -134,6 +134,23 @@ fn run_rounds(durability: &str, rounds: usize) {
         for (i, (_, v)) in logs.iter().enumerate() {
             assert_eq!(v.value, Value::Int(i as i64));
         }
+        // Statistics are checkpointed, not written per commit: after a kill they must
+        // be recounted from the data, and the head derived from the change log.
+        let live = r
+            .scan(&s, tags::KV, b"", None, None)
+            .expect("scan")
+            .entries
+            .len() as u64;
+        assert_eq!(
+            db.branch_stats(s.branch).live_keys,
+            live,
+            "round {round}: live-key count"
+        );
+        assert_eq!(
+            r.get(&s, tags::KV, b"seq").expect("get").map(|v| v.version),
+            Some(db.committed_version()),
+            "round {round}: head version not recovered"
+        );
         total_acked = total_acked.max(last_ack);
     }
     assert!(total_acked > 0, "the child never acknowledged a commit");

@@ -139,8 +139,13 @@ CACHE_CHILD = """
 
 
 def test_cache_leaves_no_files_behind(tmp_path):
-    # Run in a child whose temp dir is ours, so we can see exactly what it creates.
-    proc = run_python(CACHE_CHILD, str(tmp_path), env={"TMPDIR": str(tmp_path)})
+    # Run in a child whose cache dir is ours, so we can see exactly what it creates
+    # (by default caches live under /dev/shm when it has room; STRATA_CACHE_DIR wins).
+    proc = run_python(
+        CACHE_CHILD,
+        str(tmp_path),
+        env={"TMPDIR": str(tmp_path), "STRATA_CACHE_DIR": str(tmp_path)},
+    )
     seen = json.loads(proc.stdout)
     assert len(seen["open"]) == 1 and seen["open"][0].startswith("strata-cache-"), seen
     assert seen["closed"] == []

@@ -126,7 +126,7 @@ impl Database {
         &self,
         a: BranchId,
         b: BranchId,
-    ) -> Result<Option<BTreeSet<(String, PrimitiveTag, Vec<u8>)>>> {
+    ) -> Result<Option<BTreeSet<BranchKey>>> {
         let Some((anc, anc_version)) = self.ancestor(a, b) else {
             return Ok(None);
         };

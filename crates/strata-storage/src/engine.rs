@@ -1264,8 +1264,8 @@ impl Database {
                 }
             }
         }
-        let mut change_index = 0u32;
-        for w in &writes {
+        for (change_index, w) in writes.iter().enumerate() {
+            let change_index = u32::try_from(change_index).unwrap_or(u32::MAX);
             let lk = keys::latest_key(w.scope.branch, &w.scope.space, w.tag, &w.key);
             // One lookup serves conflict detection (first committer wins) and the
             // live-key count; only keys never written on this branch fall through to
@@ -1305,7 +1305,6 @@ impl Database {
                 catalog::change_key(w.scope.branch, version, change_index),
                 catalog::encode_change(ts, &lk),
             );
-            change_index += 1;
             batch.insert(
                 &inner.latest,
                 lk,
@@ -1336,7 +1335,7 @@ impl Database {
             // (that doubled the entries per commit): open derives the head from the
             // change logs and recounts statistics older than their branch's last
             // change. A checkpoint every STATS_CHECKPOINT commits bounds that work.
-            if version.0 % STATS_CHECKPOINT == 0 {
+            if version.0.is_multiple_of(STATS_CHECKPOINT) {
                 for (b, st) in cat.stats.iter() {
                     let st = new_stats
                         .iter()

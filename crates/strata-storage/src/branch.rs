@@ -97,12 +97,10 @@ fn same(a: Option<&Record>, b: Option<&Record>) -> bool {
     }
 }
 
+/// A key of a branch: (space, primitive, raw key).
+type BranchKey = (String, PrimitiveTag, Vec<u8>);
 /// A key with its visible record on two branches.
-type KeyPair = (
-    (String, PrimitiveTag, Vec<u8>),
-    Option<Record>,
-    Option<Record>,
-);
+type KeyPair = (BranchKey, Option<Record>, Option<Record>);
 
 impl Database {
     fn branch_state(&self, branch: BranchId, version: CommitVersion) -> Result<SpaceState> {

@@ -141,10 +141,11 @@ def write_results(suite: str, payload: Dict[str, Any], markdown: str) -> Path:
     return path
 
 
-def header(suite: str, command: str, started_load: str, notes: Iterable[str] = ()) -> str:
+def header(suite: str, command: str, started_load: str, notes: Iterable[str] = (),
+           commit: Optional[str] = None) -> str:
     m = machine()
     lines = [
-        f"Command: `{command}` (commit {git_rev()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}).",
+        f"Command: `{command}` (commit {commit or git_rev()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}).",
         f"Machine: {m['cores']} cores ({m['cpu']}), Python {m['python']}; "
         f"load average at start {started_load}, at end {load_average()} "
         "(1/5/15 min; the machine is shared).",

@@ -407,7 +407,7 @@ def markdown(payload: Dict[str, Any], command: str) -> str:
             return f"{a['ops_per_s'] / b['ops_per_s']:.1f}x"
         return "-"
 
-    out = [common.header("sdk", command, payload["load_start"], [
+    out = [common.header("sdk", command, payload["load_start"], commit=payload.get("commit"), notes=[
         f"Operations per second from one Python thread, one operation per call and per commit, "
         f"{payload['n'] // 1000}k operations per row (a row stops after {payload['limit']:.0f} s and then "
         "shows how many it did). Durability matched: no engine fsyncs per commit; each survives a "

@@ -307,7 +307,7 @@ def speed(n: int, nq: int) -> Dict[str, Any]:
 
 
 def markdown(payload: Dict[str, Any], command: str) -> str:
-    out = [common.header("search", command, payload["load_start"]), ""]
+    out = [common.header("search", command, payload["load_start"], commit=payload.get("commit")), ""]
     q = payload.get("quality")
     if q:
         ds = q["dataset"]

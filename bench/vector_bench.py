@@ -196,6 +196,10 @@ def run_chroma(data, queries, gt, path: Path) -> Dict[str, Any]:
     res["sweep"] = [{"ef": 128, "qps": q["qps"], "recall": recall(q["found"], gt)}]
     del col, client
     gc.collect()
+    # Chroma keeps one system per path alive in the process: drop it, or "reopen"
+    # would only look the old one up.
+    chromadb.api.client.SharedSystemClient.clear_system_cache()
+    gc.collect()
     res["disk_mb"] = common.dir_size_mb(path)
     t0 = time.perf_counter()
     client = chromadb.PersistentClient(path=str(path))
@@ -295,7 +299,7 @@ def best_at(res: Dict[str, Any], target: float):
 
 def markdown(payload: Dict[str, Any], command: str, plot: str) -> str:
     rows = payload["rows"]
-    out = [common.header("vector", command, payload["load_start"], [
+    out = [common.header("vector", command, payload["load_start"], commit=payload.get("commit"), notes=[
         f"HNSW M={M}, ef_construction={EF_CONSTRUCTION} everywhere, cosine. Build uses both cores "
         "(each library's own threading); queries are single-threaded, one query per call, k=10. "
         "Recall@10 against exact search. RSS = resident memory added by building the index "
@@ -309,7 +313,7 @@ def markdown(payload: Dict[str, Any], command: str, plot: str) -> str:
         n, dim = rs[0]["n"], rs[0]["dim"]
         out.append(f"\n**{ds}** ({n:,} x {dim}, 1,000 queries)\n")
         head = ["engine", "build s", "RSS MB", "disk MB", "reopen s"] + [f"ef={e} QPS / recall" for e in EFS] \
-            + ["after reopen (ef=128) QPS / recall"]
+            + ["after reopen (ef=128) QPS / recall", "load"]
         table = []
         for r in rs:
             if "error" in r:
@@ -323,7 +327,8 @@ def markdown(payload: Dict[str, Any], command: str, plot: str) -> str:
             ar = r.get("after_reopen")
             table.append([NAMES[r["engine"]], f"{r['build_s']:.1f}", f"{r['rss_mb']:.0f}",
                           f"{r.get('disk_mb', 0):.0f}", f"{r.get('reopen_s', float('nan')):.2f}"] + cells
-                         + [f"{ar['qps']:,.0f} / {ar['recall']:.3f}" if ar else "-"])
+                         + [f"{ar['qps']:,.0f} / {ar['recall']:.3f}" if ar else "-",
+                            str(r.get("load", "?")).split(" ")[0]])
         out.append(common.md_table(head, table))
         # QPS at recall >= 0.95, StrataDB vs hnswlib.
         s = next((r for r in rs if r["engine"] == "strata" and "error" not in r), None)
@@ -365,7 +370,8 @@ def make_plot(payload: Dict[str, Any], png: Path) -> bool:
                 d = r["default_ef"]
                 ax.plot([d["recall"]], [d["qps"]], marker="*", markersize=12, linestyle="none",
                         label="StrataDB before reopen (ef=128)")
-        ax.set_title(f"{ds} ({r['n']:,} x {r['dim']})")
+        first = next(r for r in payload["rows"] if r["dataset"] == ds and "sweep" in r)
+        ax.set_title(f"{ds} ({first['n']:,} x {first['dim']})")
         ax.set_xlabel("recall@10")
         ax.set_ylabel("queries/s (1 thread)")
         ax.set_yscale("log")
@@ -383,9 +389,20 @@ def main() -> None:
     ap.add_argument("--datasets", default="glove,clustered,uniform")
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of each dataset's size")
     ap.add_argument("--child", nargs=3, metavar=("ENGINE", "DATASET", "OUT"))
+    ap.add_argument("--report-only", action="store_true",
+                    help="redraw the table and plot from bench/results/vector.json")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the other rows of bench/results/vector.json, replace only the ones run now")
     args = ap.parse_args()
     if args.child:
         child(args.child[0], args.child[1], args.scale, Path(args.child[2]))
+        return
+    if args.report_only:
+        payload = json.loads((common.RESULTS / "vector.json").read_text())
+        plotted = make_plot(payload, common.ROOT / "docs" / "img" / "vector-recall-qps.png")
+        md = markdown(payload, "cargo xtask bench vector", "img/vector-recall-qps.png" if plotted else "")
+        (common.RESULTS / "vector.md").write_text(md, encoding="utf-8")
+        print(md)
         return
     load_start = common.load_average()
     common.log(f"vector suite: load average {load_start}")
@@ -408,6 +425,14 @@ def main() -> None:
             rows.append(r)
             common.log(f"    done in {time.perf_counter() - t0:.0f}s: "
                        + json.dumps({k: r[k] for k in ("build_s", "reopen_s", "error") if k in r}))
+    if args.merge and (common.RESULTS / "vector.json").exists():
+        old = json.loads((common.RESULTS / "vector.json").read_text())
+        ran = {(r["engine"], r["dataset"]) for r in rows}
+        kept = [r for r in old["rows"] if (r["engine"], r["dataset"]) not in ran]
+        order = {e: i for i, e in enumerate(NAMES)}
+        datasets = [d for d in SIZES if d in set(old["datasets"]) | set(datasets)]
+        rows = sorted(kept + rows, key=lambda r: (datasets.index(r["dataset"]), order.get(r["engine"], 9)))
+        load_start = old["load_start"] + f" (rows re-run: {', '.join(sorted(f'{e}/{d}' for e, d in ran))}, load {load_start})"
     payload = {"suite": "vector", "datasets": datasets, "scale": args.scale, "load_start": load_start,
                "load_end": common.load_average(), "machine": common.machine(), "commit": common.git_rev(),
                "rows": rows}

@@ -100,21 +100,27 @@ impl Graph {
         }
     }
 
-    /// Up to `ef` approximate neighbours of the prepared query that pass `keep`,
-    /// nearest first, as data ids.
+    /// Up to `ef` approximate neighbours of the prepared query, nearest first, as
+    /// data ids. With `keep`, only points passing it are returned and the filter runs
+    /// inside the traversal; without it the search takes hnsw_rs's normal early exit.
+    /// hnsw_rs 0.3.5 never stops a filtered search early (it drains the candidate
+    /// queue), which made every search 10-100x slower when a filter was always passed:
+    /// callers pass one only for metadata filters and check deletions afterwards.
     pub(crate) fn search(
         &self,
         query: &[f32],
         ef: usize,
-        keep: &dyn Fn(usize) -> bool,
+        keep: Option<&dyn Fn(usize) -> bool>,
     ) -> Vec<usize> {
-        let filter = |id: &usize| keep(*id);
-        let f: &dyn FilterT = &filter;
-        self.hnsw
-            .search_filter(query, ef, ef, Some(f))
-            .into_iter()
-            .map(|n| n.d_id)
-            .collect()
+        let found = match keep {
+            Some(keep) => {
+                let filter = |id: &usize| keep(*id);
+                let f: &dyn FilterT = &filter;
+                self.hnsw.search_filter(query, ef, ef, Some(f))
+            }
+            None => self.hnsw.search(query, ef, ef),
+        };
+        found.into_iter().map(|n| n.d_id).collect()
     }
 
     pub(crate) fn point_count(&self) -> usize {

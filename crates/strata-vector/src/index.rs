@@ -605,7 +605,13 @@ impl VectorIndex {
         let mut ef = self.config.hnsw.ef_search.max(k);
         loop {
             let mut top = TopK::new(k);
-            for id in graph.search(&q, ef, &keep) {
+            // Deleted points are dropped below (`keep`); only a metadata filter runs
+            // inside the traversal (see `Graph::search` for why).
+            let in_traversal: Option<&dyn Fn(usize) -> bool> = match filter {
+                Some(_) => Some(&keep),
+                None => None,
+            };
+            for id in graph.search(&q, ef, in_traversal) {
                 if keep(id) {
                     top.push(self.raw_score(&q, id as u32, metric), id as u32);
                 }

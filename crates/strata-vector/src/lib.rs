@@ -8,7 +8,7 @@
 //!   distance), `dot_product`. Scores are always "higher is better".
 //! - **Search**: exact scan with SIMD-friendly kernels below
 //!   [`DEFAULT_HNSW_THRESHOLD`] vectors, an HNSW graph (hnsw_rs) above it. Updates and
-//!   deletes are tombstones filtered inside the graph search; the graph is rebuilt
+//!   deletes are tombstones dropped from the graph's results; the graph is rebuilt
 //!   when tombstones pass 20% so recall does not decay.
 //! - **Filters** ([`MetadataFilter`]): `eq, ne, gt, gte, lt, lte, in, contains` on
 //!   metadata fields, AND-combined, applied inside the graph traversal; selective

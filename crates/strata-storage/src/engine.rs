@@ -464,12 +464,21 @@ impl Database {
 
     /// Runs `f` in a fresh read-write transaction and commits it, retrying from scratch
     /// (with a short growing back-off, up to [`TRANSACT_RETRIES`] times) when another
-    /// commit conflicts. Returns `f`'s result and the
-    /// commit version (the snapshot version if `f` wrote nothing).
+    /// commit conflicts. Returns `f`'s result and the commit version (the snapshot
+    /// version if `f` wrote nothing).
     pub fn transact<T>(
         &self,
-        mut f: impl FnMut(&mut Transaction) -> Result<T>,
+        f: impl FnMut(&mut Transaction) -> Result<T>,
     ) -> Result<(T, CommitVersion)> {
+        self.transact_with(f)
+    }
+
+    /// [`Database::transact`] for closures that fail with their own error type (any
+    /// type storage errors convert into), so a primitive or facade keeps its errors.
+    pub fn transact_with<T, E: From<StorageError>>(
+        &self,
+        mut f: impl FnMut(&mut Transaction) -> Result<T, E>,
+    ) -> Result<(T, CommitVersion), E> {
         let mut attempt = 0;
         loop {
             let mut txn = self.begin(false);
@@ -485,7 +494,7 @@ impl Database {
                         std::thread::sleep(std::time::Duration::from_micros(micros));
                     }
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         }
     }

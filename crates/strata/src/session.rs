@@ -14,9 +14,6 @@ use strata_vector::{
     CollectionInfo, MetadataFilter, Metric, SearchMatch, VectorEntry, VectorInput,
 };
 
-/// How many times an auto-committed operation is retried on a write-write conflict.
-const AUTO_RETRIES: usize = 10_000;
-
 /// State of the transaction a session has open.
 struct OpenTxn {
     txn: Transaction,
@@ -154,7 +151,8 @@ impl Session {
     }
 
     /// Runs a write: inside the open transaction if any (version `None`), else in its
-    /// own transaction committed at once (retried on conflicts).
+    /// own transaction committed at once (retried on conflicts by
+    /// [`Database::transact_with`]).
     pub fn write<T>(
         &self,
         mut f: impl FnMut(&mut Transaction, &Scope) -> Result<T>,
@@ -170,26 +168,11 @@ impl Session {
             });
         }
         drop(c);
-        let mut attempt = 0;
-        loop {
-            let mut txn = self.db().begin(false);
-            let value = f(&mut txn, &scope)?;
-            match txn.commit() {
-                Ok(v) => {
-                    return Ok(Written {
-                        value,
-                        version: Some(v),
-                    })
-                }
-                Err(StorageError::Conflict(_)) if attempt < AUTO_RETRIES => {
-                    attempt += 1;
-                    std::thread::sleep(std::time::Duration::from_micros(
-                        (attempt as u64 * 10).min(1_000),
-                    ));
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let (value, version) = self.db().transact_with(|txn| f(txn, &scope))?;
+        Ok(Written {
+            value,
+            version: Some(version),
+        })
     }
 
     // ------------------------------------------------------------- transactions

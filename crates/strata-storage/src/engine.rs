@@ -767,31 +767,22 @@ impl Database {
 
     /// Physically removes every data and latest key with the given prefix, in batches.
     pub(crate) fn remove_prefix(&self, prefix: &[u8]) -> Result<()> {
-        for ks in [&self.inner.data, &self.inner.latest] {
-            loop {
-                let mut batch = self.inner.fjall.batch();
-                let mut n = 0;
-                for kv in ks.prefix(prefix).take(10_000) {
-                    let k = kv.key()?;
-                    batch.remove(ks, k);
-                    n += 1;
-                }
-                if n == 0 {
-                    break;
-                }
-                self.commit_batch(batch)?;
-            }
-        }
-        Ok(())
+        self.remove_prefix_in(&self.inner.data, prefix)?;
+        self.remove_prefix_in(&self.inner.latest, prefix)
     }
 
     /// Physically removes every meta key with the given prefix, in batches.
     fn remove_meta_prefix(&self, prefix: &[u8]) -> Result<()> {
+        self.remove_prefix_in(&self.inner.meta, prefix)
+    }
+
+    /// Removes every key of `ks` with the given prefix, 10 000 per batch.
+    fn remove_prefix_in(&self, ks: &Keyspace, prefix: &[u8]) -> Result<()> {
         loop {
             let mut batch = self.inner.fjall.batch();
             let mut n = 0;
-            for kv in self.inner.meta.prefix(prefix).take(10_000) {
-                batch.remove(&self.inner.meta, kv.key()?);
+            for kv in ks.prefix(prefix).take(10_000) {
+                batch.remove(ks, kv.key()?);
                 n += 1;
             }
             if n == 0 {

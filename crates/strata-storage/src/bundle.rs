@@ -227,13 +227,16 @@ impl Database {
             spaces.insert(r.space.clone());
             let lk = keys::latest_key(id, &r.space, r.tag, &r.key);
             let mut last = None;
-            for (ver, ts, val) in &r.versions {
+            for (i, (ver, ts, val)) in r.versions.iter().enumerate() {
                 let nv = CommitVersion(remap.get(ver).copied().unwrap_or(base + 1));
-                batch.insert(
-                    &inner.data,
-                    keys::history_key(&lk, nv),
-                    record::encode_history(*ts, val.as_ref()),
-                );
+                // The newest version is stored only as the latest record.
+                if i + 1 < r.versions.len() {
+                    batch.insert(
+                        &inner.data,
+                        keys::history_key(&lk, nv),
+                        record::encode_history(*ts, val.as_ref()),
+                    );
+                }
                 max_ts = max_ts.max(*ts);
                 oldest = oldest.min(*ts);
                 stats.latest_ts = stats.latest_ts.max(*ts);

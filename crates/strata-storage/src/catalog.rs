@@ -9,7 +9,8 @@
 //! meta "branch/" name              -> Value {id, parent, fork_version, created_at}
 //! meta "bstat/" id(u64 BE)         -> fixed: format u8, live, oldest, latest, version
 //! meta "space/" id(u64 BE) name    -> Value int (created_at)
-//! meta "chg/" id version idx (BE)    -> ts (u64 BE) | latest key written (change log)
+//! meta "chg/" id version idx (BE)  -> ts (u64 BE) | (len u32 BE | latest key)*
+//!                                    change log: one entry per commit and branch
 //!
 //! `head` and `bstat/` are written at close, by catalog operations and every 4096
 //! commits; open derives the head from the change logs and recounts stale stats.
@@ -178,8 +179,10 @@ pub(crate) fn space_key(id: BranchId, space: &str) -> Vec<u8> {
     k
 }
 
-/// Change log entry: `chg/ | branch u64 BE | version u64 BE | index u32 BE` -> the
-/// written latest key. Lets diff and merge visit only what changed after a fork point.
+/// Change log key: `chg/ | branch u64 BE | version u64 BE | index u32 BE`. A commit
+/// writes one entry per branch it touches, at index 0, listing every latest key it
+/// wrote there. Lets diff, merge and index catch-up visit only what changed after a
+/// version.
 pub(crate) fn change_key(branch: BranchId, version: CommitVersion, index: u32) -> Vec<u8> {
     let mut k = change_prefix(branch);
     k.extend_from_slice(&version.0.to_be_bytes());
@@ -187,17 +190,49 @@ pub(crate) fn change_key(branch: BranchId, version: CommitVersion, index: u32) -
     k
 }
 
-/// Change-log entry value: commit timestamp (u64 BE) then the latest key.
-pub(crate) fn encode_change(ts: Timestamp, latest_key: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(8 + latest_key.len());
-    v.extend_from_slice(&ts.to_be_bytes());
-    v.extend_from_slice(latest_key);
-    v
+/// Builds one change-log value: commit timestamp (u64 BE), then each written latest
+/// key as `len u32 BE | key`.
+#[derive(Debug)]
+pub(crate) struct ChangeEntry(Vec<u8>);
+
+impl ChangeEntry {
+    /// An entry for a commit at `ts` with no keys yet.
+    pub(crate) fn new(ts: Timestamp) -> Self {
+        let mut v = Vec::with_capacity(64);
+        v.extend_from_slice(&ts.to_be_bytes());
+        ChangeEntry(v)
+    }
+
+    /// Adds one written latest key.
+    pub(crate) fn push(&mut self, latest_key: &[u8]) {
+        let len = u32::try_from(latest_key.len()).unwrap_or(u32::MAX);
+        self.0.extend_from_slice(&len.to_be_bytes());
+        self.0.extend_from_slice(latest_key);
+    }
+
+    /// The encoded value.
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
 }
 
-pub(crate) fn decode_change(v: &[u8]) -> Option<(Timestamp, &[u8])> {
+/// Decodes a change-log value into (timestamp, latest keys); `None` if malformed.
+pub(crate) fn decode_change(v: &[u8]) -> Option<(Timestamp, Vec<&[u8]>)> {
     let ts: [u8; 8] = v.get(..8)?.try_into().ok()?;
-    Some((u64::from_be_bytes(ts), v.get(8..)?))
+    let mut rest = v.get(8..)?;
+    let mut keys = Vec::new();
+    while !rest.is_empty() {
+        let len: [u8; 4] = rest.get(..4)?.try_into().ok()?;
+        let len = u32::from_be_bytes(len) as usize;
+        keys.push(rest.get(4..4 + len)?);
+        rest = rest.get(4 + len..)?;
+    }
+    Some((u64::from_be_bytes(ts), keys))
+}
+
+/// Reads only the timestamp of a change-log value.
+pub(crate) fn change_timestamp(v: &[u8]) -> Option<Timestamp> {
+    Some(u64::from_be_bytes(v.get(..8)?.try_into().ok()?))
 }
 
 /// (version, index) of a change-log key.

@@ -11,7 +11,7 @@ use crate::txn::Transaction;
 use crate::value::Value;
 use fjall::{Keyspace, KeyspaceCreateOptions, PersistMode};
 use parking_lot::{Mutex, RwLock};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
@@ -384,7 +384,7 @@ impl Database {
                 let (k, v) = kv.into_inner()?;
                 let (version, _) = catalog::decode_change_key(&k)
                     .ok_or_else(|| StorageError::corrupt("change log", "bad key"))?;
-                let (ts, _) = catalog::decode_change(&v)
+                let ts = catalog::change_timestamp(&v)
                     .ok_or_else(|| StorageError::corrupt("change log", "bad entry"))?;
                 last.push((id, version, ts));
             }
@@ -809,11 +809,13 @@ impl Database {
         }
         for kv in self.inner.meta.range(start..=end) {
             let v = kv.value()?;
-            let (_, lk) = catalog::decode_change(&v)
+            let (_, written) = catalog::decode_change(&v)
                 .ok_or_else(|| StorageError::corrupt("change log", "bad entry"))?;
-            let d = keys::decode_latest_key(lk)
-                .ok_or_else(|| StorageError::corrupt("change log", "undecodable key"))?;
-            out.push((d.space, d.tag, d.key));
+            for lk in written {
+                let d = keys::decode_latest_key(lk)
+                    .ok_or_else(|| StorageError::corrupt("change log", "undecodable key"))?;
+                out.push((d.space, d.tag, d.key));
+            }
         }
         Ok(out)
     }
@@ -1035,6 +1037,10 @@ impl Database {
 
     /// The record visible for a key at `version` (and `max_ts`), following forks.
     /// Returns tombstones as `Some(record with value None)`.
+    ///
+    /// Reads the latest record first and history only if that is too new: a commit
+    /// moves a superseded version to history in the same batch as the new latest
+    /// record, so in this order no version can be missed.
     pub(crate) fn read_visible(
         &self,
         scope: &Scope,
@@ -1046,15 +1052,15 @@ impl Database {
         let chain = self.inner.catalog.read().chain(scope.branch, version);
         for (b, limit) in chain {
             let lk = keys::latest_key(b, &scope.space, tag, key);
-            if max_ts.is_none() {
-                match self.inner.latest.get(&lk)? {
-                    None => continue,
-                    Some(v) => {
-                        let rec = record::decode_latest(&v)?;
-                        if rec.version <= limit {
-                            return Ok(Some(rec));
-                        }
-                    }
+            let Some(v) = self.inner.latest.get(&lk)? else {
+                // No latest record: the key was never written on this branch (and so
+                // has no history here either).
+                continue;
+            };
+            if record::latest_version(&v)? <= limit {
+                let rec = record::decode_latest(&v)?;
+                if max_ts.is_none_or(|ts| rec.timestamp <= ts) {
+                    return Ok(Some(rec));
                 }
             }
             if let Some(rec) = self.versioned_lookup(&lk, limit, max_ts)? {
@@ -1076,7 +1082,22 @@ impl Database {
         let mut out = Vec::new();
         for (b, limit) in chain {
             let lk = keys::latest_key(b, &scope.space, tag, key);
-            let start = keys::history_key(&lk, limit);
+            // Latest first (see `read_visible`); history below the version taken
+            // from it, which also skips the duplicate older databases keep there.
+            let mut below = limit;
+            if let Some(v) = self.inner.latest.get(&lk)? {
+                let rec = record::decode_latest(&v)?;
+                if rec.version <= limit {
+                    below = CommitVersion(rec.version.0.saturating_sub(1));
+                    out.push(rec);
+                }
+            } else {
+                continue;
+            }
+            if below.0 == 0 {
+                continue;
+            }
+            let start = keys::history_key(&lk, below);
             let end = keys::history_key(&lk, CommitVersion(0));
             for kv in self.inner.data.range(start..=end) {
                 let (k, v) = kv.into_inner()?;
@@ -1164,6 +1185,10 @@ impl Database {
     }
 
     /// Live entries under a prefix as of a timestamp (and at most `version`).
+    ///
+    /// Per branch of the chain: one pass over the latest records (each key's newest
+    /// version), then one over history for the keys whose newest version is too new.
+    /// Latest before history, as in `read_visible`.
     pub(crate) fn scan_as_of_inner(
         &self,
         scope: &Scope,
@@ -1177,12 +1202,28 @@ impl Database {
         for (b, lim) in chain.iter().rev() {
             let p = keys::user_prefix(*b, &scope.space, tag, prefix);
             let scope_len = keys::scope_prefix(*b, &scope.space, tag).len();
+            // Keys of this branch whose latest record answers the read.
+            let mut answered: BTreeSet<Vec<u8>> = BTreeSet::new();
+            for kv in self.inner.latest.prefix(&p) {
+                let (k, v) = kv.into_inner()?;
+                if record::latest_version(&v)? > *lim {
+                    continue;
+                }
+                let rec = record::decode_latest(&v)?;
+                if rec.timestamp > ts {
+                    continue;
+                }
+                let (user, _) = keys::unescape(&k, scope_len)
+                    .ok_or_else(|| StorageError::corrupt("latest key", "undecodable"))?;
+                answered.insert(k.to_vec());
+                merged.insert(user, rec);
+            }
             let mut current: Option<Vec<u8>> = None;
             for kv in self.inner.data.prefix(&p) {
                 let (k, v) = kv.into_inner()?;
                 let (lk, ver) = keys::split_history_key(&k)
                     .ok_or_else(|| StorageError::corrupt("history key", "too short"))?;
-                if current.as_deref() == Some(lk) {
+                if current.as_deref() == Some(lk) || answered.contains(lk) {
                     continue; // already picked this key's visible version
                 }
                 if ver > *lim {
@@ -1264,12 +1305,13 @@ impl Database {
                 }
             }
         }
-        for (change_index, w) in writes.iter().enumerate() {
-            let change_index = u32::try_from(change_index).unwrap_or(u32::MAX);
+        let mut change_log: Vec<(BranchId, catalog::ChangeEntry)> = Vec::new();
+        for w in &writes {
             let lk = keys::latest_key(w.scope.branch, &w.scope.space, w.tag, &w.key);
-            // One lookup serves conflict detection (first committer wins) and the
-            // live-key count; only keys never written on this branch fall through to
-            // its fork ancestors.
+            // One lookup serves conflict detection (first committer wins), the
+            // live-key count and the move of the superseded version into history;
+            // only keys never written on this branch fall through to its fork
+            // ancestors.
             let before = match inner.latest.get(&lk)? {
                 Some(own) => {
                     let ver = record::latest_version(&own)?;
@@ -1282,6 +1324,13 @@ impl Database {
                             snap
                         )));
                     }
+                    // The newest version lives only in `latest`; once superseded it
+                    // moves to history, in this same atomic batch.
+                    batch.insert(
+                        &inner.data,
+                        keys::history_key(&lk, ver),
+                        record::history_part(&own),
+                    );
                     record::latest_is_live(&own)
                 }
                 None if has_parent(w.scope.branch) => self
@@ -1295,20 +1344,25 @@ impl Database {
             } else {
                 deltas.entry(w.scope.branch).or_default();
             }
-            batch.insert(
-                &inner.data,
-                keys::history_key(&lk, version),
-                record::encode_history(ts, w.value.as_ref()),
-            );
-            batch.insert(
-                &inner.meta,
-                catalog::change_key(w.scope.branch, version, change_index),
-                catalog::encode_change(ts, &lk),
-            );
+            match change_log.iter_mut().find(|(b, _)| *b == w.scope.branch) {
+                Some((_, entry)) => entry.push(&lk),
+                None => {
+                    let mut entry = catalog::ChangeEntry::new(ts);
+                    entry.push(&lk);
+                    change_log.push((w.scope.branch, entry));
+                }
+            }
             batch.insert(
                 &inner.latest,
                 lk,
                 record::encode_latest(version, ts, w.value.as_ref()),
+            );
+        }
+        for (b, entry) in change_log {
+            batch.insert(
+                &inner.meta,
+                catalog::change_key(b, version, 0),
+                entry.into_bytes(),
             );
         }
         for (b, s) in &new_spaces {

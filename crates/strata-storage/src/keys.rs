@@ -3,7 +3,7 @@
 //! ```text
 //! scope prefix = branch id (u64 BE) | esc(space) 00 01 | primitive tag (u8)
 //! latest key   = scope prefix | esc(user key) 00 01
-//! history key  = latest key | !commit_version (u64 BE)
+//! history key  = latest key | !commit_version (u64 BE)  (superseded versions only)
 //! ```
 //!
 //! `esc` doubles every 0x00 byte into `00 FF`, and `00 01` terminates, so the encoding is

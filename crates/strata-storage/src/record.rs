@@ -2,6 +2,11 @@
 //!
 //! History record (value of a history key): `flags u8 | timestamp u64 BE | value`.
 //! Latest record (value of a latest key): `version u64 BE | history record`.
+//!
+//! A key's newest version is stored only as its latest record; a commit that
+//! supersedes it copies its history part into the history keyspace under the old
+//! version (same batch). Databases written before that rule also hold the newest
+//! version in history; readers skip such duplicates by version.
 //! `flags` bit 0 marks a tombstone (no value bytes follow).
 
 use crate::error::{Result, StorageError};
@@ -78,6 +83,12 @@ pub(crate) fn decode_history(version: CommitVersion, b: &[u8]) -> Result<Record>
 pub(crate) fn decode_latest(b: &[u8]) -> Result<Record> {
     let version = CommitVersion(read_u64(b, 0)?);
     decode_history(version, b.get(8..).unwrap_or_default())
+}
+
+/// The history record inside a latest record (its bytes after the version): what a
+/// superseded version is stored as in the history keyspace, copied without decoding.
+pub(crate) fn history_part(latest: &[u8]) -> &[u8] {
+    latest.get(8..).unwrap_or_default()
 }
 
 /// Reads only the version of a latest record (no value decoding).

@@ -20,6 +20,13 @@ mod vectors;
 
 use pyo3::prelude::*;
 
+/// Rust allocations of the extension go through mimalloc: fjall's memtables make many
+/// small allocations, and glibc's malloc spent about a third of a commit consolidating
+/// its free lists (perf, `crates/strata-events/examples/events_append_rate.rs`).
+/// Python's own objects still use Python's allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// StrataDB's native module. Import `stratadb`, not this.
 #[pymodule]
 fn _stratadb(m: &Bound<'_, PyModule>) -> PyResult<()> {

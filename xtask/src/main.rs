@@ -74,8 +74,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// The workspace this run works on. `cargo run` sets `CARGO_MANIFEST_DIR` for the
+/// binary it starts, so a checkout that reuses another checkout's target directory
+/// (whose xtask binary cargo may consider fresh) still works on itself; the
+/// compile-time value is only the fallback.
 fn workspace_root() -> PathBuf {
-    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     manifest_dir
         .parent()
         .map(Path::to_path_buf)

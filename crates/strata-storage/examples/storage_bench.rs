@@ -30,7 +30,15 @@ fn main() {
     let mut rows: Vec<(String, String, String)> = Vec::new();
 
     // ---------------- StrataDB
-    let db = Database::open(dir.path().join("strata"), DatabaseOptions::default()).expect("open");
+    // STRATA_READ_CACHE=<bytes> overrides the latest-record cache size (0 = off).
+    let options = match std::env::var("STRATA_READ_CACHE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        Some(bytes) => DatabaseOptions::default().with_read_cache_size(bytes),
+        None => DatabaseOptions::default(),
+    };
+    let db = Database::open(dir.path().join("strata"), options).expect("open");
     let s = db.default_scope();
     let t = Instant::now();
     for i in 0..n {

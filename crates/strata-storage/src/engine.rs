@@ -1,6 +1,7 @@
 //! The database handle: opening, the commit pipeline, committed-state reads and the
 //! branch/space catalog operations.
 
+use crate::cache::LatestCache;
 use crate::catalog::{self, BranchInfo, BranchStats, Catalog, DEFAULT_BRANCH, DEFAULT_SPACE};
 use crate::error::{Result, StorageError};
 use crate::keys;
@@ -59,6 +60,9 @@ pub struct DatabaseOptions {
     pub durability: Durability,
     /// Block cache size in bytes (default 64 MiB).
     pub cache_size: u64,
+    /// Latest-record cache size in bytes (default 32 MiB; 0 turns it off): recently
+    /// read records kept in memory, so repeated point reads skip fjall.
+    pub read_cache_size: u64,
 }
 
 impl Default for DatabaseOptions {
@@ -66,6 +70,7 @@ impl Default for DatabaseOptions {
         DatabaseOptions {
             durability: Durability::Standard,
             cache_size: 64 * 1024 * 1024,
+            read_cache_size: 32 * 1024 * 1024,
         }
     }
 }
@@ -79,6 +84,11 @@ impl DatabaseOptions {
     /// Sets the block cache size in bytes.
     pub fn with_cache_size(mut self, bytes: u64) -> Self {
         self.cache_size = bytes;
+        self
+    }
+    /// Sets the latest-record cache size in bytes (0 turns it off).
+    pub fn with_read_cache_size(mut self, bytes: u64) -> Self {
+        self.read_cache_size = bytes;
         self
     }
 }
@@ -100,6 +110,8 @@ pub(crate) struct Inner {
     pub data: Keyspace,
     pub latest: Keyspace,
     pub meta: Keyspace,
+    /// Recently read `latest` records (see `cache.rs`).
+    pub latest_cache: LatestCache,
     pub commit: Mutex<CommitState>,
     pub committed: AtomicU64,
     pub durable: Mutex<u64>,
@@ -349,6 +361,7 @@ impl Database {
             data,
             latest,
             meta,
+            latest_cache: LatestCache::new(options.read_cache_size),
             commit: Mutex::new(CommitState {
                 head_version,
                 head_ts,
@@ -789,6 +802,7 @@ impl Database {
                 return Ok(());
             }
             self.commit_batch(batch)?;
+            self.inner.latest_cache.clear();
         }
     }
 
@@ -1035,6 +1049,21 @@ impl Database {
         Ok(None)
     }
 
+    /// The raw latest record of a latest key, from the latest-record cache or fjall
+    /// (filling the cache). Cost: a hash lookup on a hit, a fjall point read otherwise.
+    pub(crate) fn latest_record(&self, lk: &[u8]) -> Result<Option<fjall::Slice>> {
+        let cache = &self.inner.latest_cache;
+        if let Some(v) = cache.get(lk) {
+            return Ok(Some(v));
+        }
+        let generation = cache.generation();
+        let v = self.inner.latest.get(lk)?;
+        if let Some(v) = &v {
+            cache.fill(lk, v.clone(), generation);
+        }
+        Ok(v)
+    }
+
     /// The record visible for a key at `version` (and `max_ts`), following forks.
     /// Returns tombstones as `Some(record with value None)`.
     ///
@@ -1052,7 +1081,7 @@ impl Database {
         let chain = self.inner.catalog.read().chain(scope.branch, version);
         for (b, limit) in chain {
             let lk = keys::latest_key(b, &scope.space, tag, key);
-            let Some(v) = self.inner.latest.get(&lk)? else {
+            let Some(v) = self.latest_record(&lk)? else {
                 // No latest record: the key was never written on this branch (and so
                 // has no history here either).
                 continue;
@@ -1085,7 +1114,7 @@ impl Database {
             // Latest first (see `read_visible`); history below the version taken
             // from it, which also skips the duplicate older databases keep there.
             let mut below = limit;
-            if let Some(v) = self.inner.latest.get(&lk)? {
+            if let Some(v) = self.latest_record(&lk)? {
                 let rec = record::decode_latest(&v)?;
                 if rec.version <= limit {
                     below = CommitVersion(rec.version.0.saturating_sub(1));
@@ -1306,13 +1335,14 @@ impl Database {
             }
         }
         let mut change_log: Vec<(BranchId, catalog::ChangeEntry)> = Vec::new();
+        let mut written: Vec<(fjall::Slice, fjall::Slice)> = Vec::with_capacity(writes.len());
         for w in &writes {
             let lk = keys::latest_key(w.scope.branch, &w.scope.space, w.tag, &w.key);
             // One lookup serves conflict detection (first committer wins), the
             // live-key count and the move of the superseded version into history;
             // only keys never written on this branch fall through to its fork
             // ancestors.
-            let before = match inner.latest.get(&lk)? {
+            let before = match self.latest_record(&lk)? {
                 Some(own) => {
                     let ver = record::latest_version(&own)?;
                     if let Some(snap) = snapshot.filter(|snap| ver > *snap) {
@@ -1352,11 +1382,10 @@ impl Database {
                     change_log.push((w.scope.branch, entry));
                 }
             }
-            batch.insert(
-                &inner.latest,
-                lk,
-                record::encode_latest(version, ts, w.value.as_ref()),
-            );
+            let lk = fjall::Slice::from(lk);
+            let rec = fjall::Slice::from(record::encode_latest(version, ts, w.value.as_ref()));
+            batch.insert(&inner.latest, lk.clone(), rec.clone());
+            written.push((lk, rec));
         }
         for (b, entry) in change_log {
             batch.insert(
@@ -1409,6 +1438,9 @@ impl Database {
             }
         }
         self.commit_batch(batch)?;
+        for (lk, rec) in written {
+            inner.latest_cache.committed(&lk, rec);
+        }
         state.head_version = version;
         state.head_ts = ts;
         {

@@ -29,6 +29,7 @@
 
 mod branch;
 mod bundle;
+mod cache;
 mod catalog;
 mod engine;
 mod error;

@@ -255,3 +255,99 @@ fn temporary_database_removes_its_directory() {
     drop(db);
     assert!(!path.exists(), "{} should be gone", path.display());
 }
+
+/// The latest-record cache under contention: readers fill it while writers replace
+/// records and a small capacity forces evictions. Reads must never go back in time,
+/// and read-modify-write increments (whose conflict check reads through the cache)
+/// must lose nothing.
+#[test]
+fn cached_reads_never_go_stale_under_concurrent_writes() {
+    for cache_bytes in [4096u64, 32 << 20] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Database::open(
+            dir.path().join("db"),
+            DatabaseOptions::default().with_read_cache_size(cache_bytes),
+        )
+        .expect("open");
+        let s = db.default_scope();
+        let keys: Vec<Vec<u8>> = (0..8).map(|i| format!("c{i}").into_bytes()).collect();
+        let (writers, per) = (3, 300);
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut handles = Vec::new();
+        for w in 0..writers {
+            let (db, s, keys) = (db.clone(), s.clone(), keys.clone());
+            handles.push(std::thread::spawn(move || {
+                for i in 0..per {
+                    let k = &keys[(i * 7 + w) % keys.len()];
+                    loop {
+                        let r = db.transact(|t| {
+                            let cur = t
+                                .get(&s, tags::KV, k)?
+                                .and_then(|v| v.value.as_int())
+                                .unwrap_or(0);
+                            t.put(&s, tags::KV, k, Value::Int(cur + 1))
+                        });
+                        match r {
+                            Ok(_) => break,
+                            Err(StorageError::Conflict(_)) => continue,
+                            Err(e) => panic!("{e}"),
+                        }
+                    }
+                }
+            }));
+        }
+        let mut readers = Vec::new();
+        for _ in 0..2 {
+            let (db, s, keys, stop) = (db.clone(), s.clone(), keys.clone(), stop.clone());
+            readers.push(std::thread::spawn(move || {
+                let mut seen = vec![0i64; keys.len()];
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    for (i, k) in keys.iter().enumerate() {
+                        let v = db
+                            .read()
+                            .get(&s, tags::KV, k)
+                            .expect("get")
+                            .and_then(|v| v.value.as_int())
+                            .unwrap_or(0);
+                        assert!(v >= seen[i], "read went back from {} to {v}", seen[i]);
+                        seen[i] = v;
+                    }
+                }
+            }));
+        }
+        for h in handles {
+            h.join().expect("writer");
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for h in readers {
+            h.join().expect("reader");
+        }
+        let total: i64 = keys
+            .iter()
+            .map(|k| {
+                db.read()
+                    .get(&s, tags::KV, k)
+                    .expect("get")
+                    .and_then(|v| v.value.as_int())
+                    .unwrap_or(0)
+            })
+            .sum();
+        assert_eq!(total, (writers * per) as i64, "cache {cache_bytes} B");
+        // Removing a space clears what the cache holds for it.
+        let other = strata_storage::Scope::new(s.branch, "other");
+        db.transact(|t| t.put(&other, tags::KV, b"x", Value::Int(1)))
+            .expect("put");
+        assert!(db
+            .read()
+            .get(&other, tags::KV, b"x")
+            .expect("get")
+            .is_some());
+        db.delete_space(s.branch, "other", true)
+            .expect("delete space");
+        assert!(db
+            .read()
+            .get(&other, tags::KV, b"x")
+            .expect("get")
+            .is_none());
+    }
+}

@@ -1,0 +1,192 @@
+//! The latest-record cache: recently read latest records, kept in memory so that a
+//! repeated point read (and the commit path's conflict read of a key that was just
+//! read) skips fjall's memtable skiplist and table lookups.
+//!
+//! It caches the raw bytes of `latest` keyspace records by latest key, so a hit is
+//! exactly what a fjall read would have returned. Correctness rests on one rule: an
+//! entry is never older than the record in fjall once the commit that replaced it has
+//! returned. Commits (under the commit lock, after their batch is in fjall) replace
+//! the entries of the keys they wrote, if cached; bulk removals clear everything. A
+//! reader that misses fills the entry only if no commit or clear touched the cache
+//! between the moment before its fjall read and the fill: every such change bumps a
+//! generation counter inside the shard lock that the fill also takes, so a fill that
+//! raced a commit is dropped instead of resurrecting the older record.
+//!
+//! Memory: at most the configured number of bytes of keys and records (plus map
+//! overhead); when a shard is full it drops about a quarter of its entries.
+
+use fjall::Slice;
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+const SHARDS: usize = 16;
+/// Per-entry bookkeeping counted against the capacity besides key and value bytes.
+const ENTRY_OVERHEAD: usize = 48;
+
+type Map = HashMap<Box<[u8]>, Slice, foldhash::fast::FixedState>;
+
+struct Shard {
+    map: Map,
+    bytes: usize,
+}
+
+/// See the module docs.
+pub(crate) struct LatestCache {
+    shards: Box<[Mutex<Shard>]>,
+    generation: AtomicU64,
+    shard_capacity: usize,
+    hasher: foldhash::fast::FixedState,
+}
+
+fn cost(key: &[u8], value: &Slice) -> usize {
+    key.len() + value.len() + ENTRY_OVERHEAD
+}
+
+impl LatestCache {
+    /// A cache holding at most `capacity_bytes`; 0 disables it.
+    pub(crate) fn new(capacity_bytes: u64) -> Self {
+        let shards = (0..SHARDS)
+            .map(|_| {
+                Mutex::new(Shard {
+                    map: Map::default(),
+                    bytes: 0,
+                })
+            })
+            .collect();
+        LatestCache {
+            shards,
+            generation: AtomicU64::new(0),
+            shard_capacity: usize::try_from(capacity_bytes).unwrap_or(usize::MAX) / SHARDS,
+            hasher: foldhash::fast::FixedState::with_seed(0x5354_5241_5441),
+        }
+    }
+
+    fn enabled(&self) -> bool {
+        self.shard_capacity > 0
+    }
+
+    fn shard(&self, key: &[u8]) -> &Mutex<Shard> {
+        let h = self.hasher.hash_one(key) as usize;
+        &self.shards[h % SHARDS]
+    }
+
+    /// The generation to pass to [`LatestCache::fill`]; read it before the fjall read.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// The cached latest record of `key`, if any. Cost: a hash and a shard lock.
+    pub(crate) fn get(&self, key: &[u8]) -> Option<Slice> {
+        if !self.enabled() {
+            return None;
+        }
+        self.shard(key).lock().map.get(key).cloned()
+    }
+
+    /// Caches `value`, read from fjall after [`LatestCache::generation`] returned
+    /// `generation`, unless the cache changed since.
+    pub(crate) fn fill(&self, key: &[u8], value: Slice, generation: u64) {
+        if !self.enabled() {
+            return;
+        }
+        let c = cost(key, &value);
+        if c > self.shard_capacity {
+            return;
+        }
+        let mut shard = self.shard(key).lock();
+        if self.generation.load(Ordering::Acquire) != generation || shard.map.contains_key(key) {
+            return;
+        }
+        if shard.bytes + c > self.shard_capacity {
+            Self::shrink(&mut shard, self.shard_capacity * 3 / 4);
+        }
+        shard.bytes += c;
+        shard.map.insert(key.into(), value);
+    }
+
+    /// A commit wrote `key` (its new latest record is `value`): replaces a cached entry.
+    /// Call after the commit's batch is in fjall, before the commit returns.
+    pub(crate) fn committed(&self, key: &[u8], value: Slice) {
+        if !self.enabled() {
+            return;
+        }
+        let mut shard = self.shard(key).lock();
+        if let Some(old) = shard.map.get_mut(key) {
+            let before = old.len();
+            let after = value.len();
+            *old = value;
+            shard.bytes = shard.bytes + after - before;
+        }
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Forgets everything (after keys were removed from fjall in bulk).
+    pub(crate) fn clear(&self) {
+        for s in self.shards.iter() {
+            let mut shard = s.lock();
+            shard.map.clear();
+            shard.bytes = 0;
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Drops entries (in the map's arbitrary order) until the shard holds at most
+    /// `target` bytes.
+    fn shrink(shard: &mut Shard, target: usize) {
+        let mut bytes = shard.bytes;
+        shard.map.retain(|k, v| {
+            if bytes <= target {
+                return true;
+            }
+            bytes -= cost(k, v);
+            false
+        });
+        shard.bytes = bytes;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fill_that_raced_a_commit_is_dropped() {
+        let c = LatestCache::new(1 << 20);
+        let g = c.generation();
+        c.committed(b"k", Slice::from(&b"new"[..])); // not cached: nothing replaced, generation moves
+        c.fill(b"k", Slice::from(&b"old"[..]), g);
+        assert_eq!(c.get(b"k"), None);
+        let g = c.generation();
+        c.fill(b"k", Slice::from(&b"new"[..]), g);
+        assert_eq!(c.get(b"k").as_deref(), Some(&b"new"[..]));
+        c.committed(b"k", Slice::from(&b"newer"[..]));
+        assert_eq!(c.get(b"k").as_deref(), Some(&b"newer"[..]));
+        c.clear();
+        assert_eq!(c.get(b"k"), None);
+    }
+
+    #[test]
+    fn stays_within_capacity() {
+        let c = LatestCache::new(16 * 4096);
+        for i in 0..10_000u32 {
+            let g = c.generation();
+            c.fill(&i.to_be_bytes(), Slice::from(&[7u8; 100][..]), g);
+        }
+        for s in c.shards.iter() {
+            let s = s.lock();
+            assert!(s.bytes <= c.shard_capacity);
+            let counted: usize = s.map.iter().map(|(k, v)| cost(k, v)).sum();
+            assert_eq!(counted, s.bytes);
+        }
+        assert!(c.shards.iter().any(|s| !s.lock().map.is_empty()));
+    }
+
+    #[test]
+    fn zero_capacity_disables() {
+        let c = LatestCache::new(0);
+        c.fill(b"k", Slice::from(&b"v"[..]), c.generation());
+        assert_eq!(c.get(b"k"), None);
+    }
+}

@@ -40,6 +40,21 @@ pub(crate) struct LatestCache {
     hasher: foldhash::fast::FixedState,
 }
 
+/// One cache miss in this many fills the cache (see [`LatestCache::fill`]).
+const FILL_EVERY: u32 = 4;
+
+thread_local! {
+    static MISSES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+fn fill_turn() -> bool {
+    MISSES.with(|m| {
+        let n = m.get().wrapping_add(1);
+        m.set(n);
+        n % FILL_EVERY == 0
+    })
+}
+
 fn cost(key: &[u8], value: &Slice) -> usize {
     key.len() + value.len() + ENTRY_OVERHEAD
 }
@@ -86,11 +101,17 @@ impl LatestCache {
     }
 
     /// Caches `value`, read from fjall after [`LatestCache::generation`] returned
-    /// `generation`, unless the cache changed since.
+    /// `generation`, unless the cache changed since. Only one miss in
+    /// [`FILL_EVERY`] (per thread) fills: a key read again and again gets in after a
+    /// few reads, while a scan-like pass over cold keys pays for few insertions.
     pub(crate) fn fill(&self, key: &[u8], value: Slice, generation: u64) {
-        if !self.enabled() {
+        if !self.enabled() || !fill_turn() {
             return;
         }
+        self.fill_now(key, value, generation);
+    }
+
+    fn fill_now(&self, key: &[u8], value: Slice, generation: u64) {
         let c = cost(key, &value);
         if c > self.shard_capacity {
             return;
@@ -156,10 +177,10 @@ mod tests {
         let c = LatestCache::new(1 << 20);
         let g = c.generation();
         c.committed(b"k", Slice::from(&b"new"[..])); // not cached: nothing replaced, generation moves
-        c.fill(b"k", Slice::from(&b"old"[..]), g);
+        c.fill_now(b"k", Slice::from(&b"old"[..]), g);
         assert_eq!(c.get(b"k"), None);
         let g = c.generation();
-        c.fill(b"k", Slice::from(&b"new"[..]), g);
+        c.fill_now(b"k", Slice::from(&b"new"[..]), g);
         assert_eq!(c.get(b"k").as_deref(), Some(&b"new"[..]));
         c.committed(b"k", Slice::from(&b"newer"[..]));
         assert_eq!(c.get(b"k").as_deref(), Some(&b"newer"[..]));
@@ -172,7 +193,7 @@ mod tests {
         let c = LatestCache::new(16 * 4096);
         for i in 0..10_000u32 {
             let g = c.generation();
-            c.fill(&i.to_be_bytes(), Slice::from(&[7u8; 100][..]), g);
+            c.fill_now(&i.to_be_bytes(), Slice::from(&[7u8; 100][..]), g);
         }
         for s in c.shards.iter() {
             let s = s.lock();
@@ -184,9 +205,20 @@ mod tests {
     }
 
     #[test]
+    fn repeated_misses_fill() {
+        let c = LatestCache::new(1 << 20);
+        for _ in 0..FILL_EVERY {
+            c.fill(b"k", Slice::from(&b"v"[..]), c.generation());
+        }
+        assert_eq!(c.get(b"k").as_deref(), Some(&b"v"[..]));
+    }
+
+    #[test]
     fn zero_capacity_disables() {
         let c = LatestCache::new(0);
-        c.fill(b"k", Slice::from(&b"v"[..]), c.generation());
+        for _ in 0..FILL_EVERY {
+            c.fill(b"k", Slice::from(&b"v"[..]), c.generation());
+        }
         assert_eq!(c.get(b"k"), None);
     }
 }

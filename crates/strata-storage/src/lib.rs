@@ -30,6 +30,7 @@
 mod branch;
 mod bundle;
 mod catalog;
+mod changes;
 mod engine;
 mod error;
 mod keys;

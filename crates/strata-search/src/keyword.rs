@@ -396,6 +396,7 @@ impl<K: Clone + Eq + Hash + Ord> KeywordIndex<K> {
                 new_id[old] = next;
                 next += 1;
                 put_bytes(out, e.text.as_bytes());
+                put_u32(out, e.df);
             }
         }
         put_len(out, self.by_key.len());
@@ -423,18 +424,32 @@ impl<K: Clone + Eq + Hash + Ord> KeywordIndex<K> {
         mut read_key: impl FnMut(&mut Reader<'_>) -> Result<K, String>,
     ) -> Result<Self, String> {
         let mut ix = Self::with_config(config, analyzer);
-        let n_terms = r.count(4)?;
+        let n_terms = r.count(8)?;
         ix.terms.reserve_exact(n_terms);
+        ix.dict.reserve(n_terms);
+        let mut declared: Vec<u32> = Vec::with_capacity(n_terms);
         for id in 0..n_terms {
             let text: Box<str> = r.str()?.into();
+            // Each posting takes at least 8 bytes of the document section.
+            let df = r.u32()?;
+            if (df as usize).saturating_mul(8) > r.remaining() {
+                return Err(format!(
+                    "term {text:?}: document count {df} exceeds the input"
+                ));
+            }
             if ix.dict.insert(text.clone(), id as TermId).is_some() {
                 return Err(format!("term {text:?} appears twice"));
             }
-            ix.terms.push(TermEntry::new(text));
+            declared.push(df);
+            let mut entry = TermEntry::new(text);
+            entry.postings.reserve_exact(df as usize);
+            entry.blocks.reserve_exact((df as usize).div_ceil(BLOCK));
+            ix.terms.push(entry);
         }
         let n_docs = r.count(16)?;
         ix.docs.reserve_exact(n_docs);
         ix.lens.reserve_exact(n_docs);
+        ix.by_key.reserve(n_docs);
         for doc in 0..n_docs {
             let doc = doc as DocNo;
             let key = read_key(r)?;
@@ -470,6 +485,14 @@ impl<K: Clone + Eq + Hash + Ord> KeywordIndex<K> {
                 terms: terms.into_boxed_slice(),
                 text,
             });
+        }
+        if let Some((e, _)) = ix
+            .terms
+            .iter()
+            .zip(&declared)
+            .find(|(e, &df)| e.postings.len() != df as usize)
+        {
+            return Err(format!("term {:?}: document count does not match", e.text));
         }
         Ok(ix)
     }
@@ -629,6 +652,12 @@ impl<K: Clone + Eq + Hash + Ord> KeywordIndex<K> {
                 score,
             })
             .collect()
+    }
+
+    /// The key of the `n`-th live document in [`KeywordIndex::encode`] order, right
+    /// after [`KeywordIndex::decode`] (documents are then numbered in that order).
+    pub(crate) fn decoded_key(&self, n: usize) -> Option<&K> {
+        self.docs.get(n).and_then(|d| d.key.as_ref())
     }
 
     fn key_of(&self, doc: DocNo) -> &K {

@@ -10,7 +10,8 @@
 //! b"STRSKWIX" | format u32 = 1 | covered commit version u64
 //! | branch id u64 | branch created_at µs u64 | space (u32 length, UTF-8)
 //! | analyzer id (u32 length, UTF-8)
-//! | terms: count u32, then each term (u32 length, UTF-8); a term's id is its position
+//! | terms: count u32, then each: text (u32 length, UTF-8) | documents containing it
+//!     u32; a term's id is its position
 //! | documents: count u32, then each:
 //!     primitive tag u8 | key (u32 length, bytes) | entity (u32 length, UTF-8)
 //!     | commit timestamp µs u64 | length in terms u32 | text (u32 length, UTF-8)
@@ -214,7 +215,6 @@ pub(crate) fn decode(
         return Err(format!("made by analyzer {analyzer_id:?}"));
     }
     let mut meta = HashMap::new();
-    let mut order: Vec<DocKey> = Vec::new();
     let keyword = KeywordIndex::decode(config, analyzer.clone(), &mut r, |r| {
         let tag = PrimitiveTag(r.u8()?);
         let prim = SearchPrimitive::indexed_from_tag(tag)
@@ -226,7 +226,6 @@ pub(crate) fn decode(
         let entity = r.str()?.to_owned();
         let timestamp = r.u64()?;
         meta.insert(doc.clone(), DocMeta { entity, timestamp });
-        order.push(doc.clone());
         Ok(doc)
     })?;
     let dim = r.u32()? as usize;
@@ -240,8 +239,8 @@ pub(crate) fn decode(
         let mut vecs = HashMap::with_capacity(n);
         for _ in 0..n {
             let p = r.u32()? as usize;
-            let doc = order
-                .get(p)
+            let doc = keyword
+                .decoded_key(p)
                 .ok_or_else(|| format!("embedding of document {p} out of range"))?;
             let mut v = Vec::with_capacity(dim);
             for _ in 0..dim {

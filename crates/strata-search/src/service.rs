@@ -284,7 +284,8 @@ impl SearchIndex {
     }
 
     /// Replaces the models. Stored document vectors are recomputed on the next hybrid
-    /// query.
+    /// query; vectors loaded from a dump are kept only if the model in use at that
+    /// query reproduces them on a few probe documents (see `vectors.rs`).
     pub fn set_models(&self, models: ModelConfig) {
         let mut m = self.models.write();
         m.0 = models;

@@ -9,6 +9,7 @@
 //! ```text
 //! b"STRSKWIX" | format u32 = 1 | covered commit version u64
 //! | branch id u64 | branch created_at µs u64 | space (u32 length, UTF-8)
+//! | space created_at µs u64
 //! | analyzer id (u32 length, UTF-8)
 //! | terms: count u32, then each: text (u32 length, UTF-8) | documents containing it
 //!     u32; a term's id is its position
@@ -28,10 +29,11 @@
 //!
 //! The file is written to `<file>.tmp`, synced and renamed into place: a crash leaves
 //! the old dump, the new one, or a stray `.tmp` that is ignored. A dump is a cache.
-//! It is used only if the checksum, magic, format, analyzer id, space and branch
-//! identity (id and creation time: a branch deleted and recreated under the same name
-//! gets a new id and time) all match and its covered version is not beyond the
-//! store's; anything else makes the caller rebuild from the store.
+//! It is used only if the checksum, magic, format, analyzer id, branch identity (id
+//! and creation time: a branch deleted and recreated under the same name gets a new id
+//! and time) and space identity (name and creation time in the catalog) all match and
+//! its covered version is not beyond the store's; anything else makes the caller
+//! rebuild from the store.
 
 use crate::analyzer::Analyzer;
 use crate::codec::{put_bytes, put_len, put_u32, put_u64, Reader};
@@ -67,6 +69,8 @@ pub(crate) struct Identity {
     /// The branch's creation time: a recreated branch never matches.
     pub(crate) branch_created: Timestamp,
     pub(crate) space: String,
+    /// The space's creation time: a space deleted and created again never matches.
+    pub(crate) space_created: Timestamp,
 }
 
 /// Saved embeddings: dimension and unit vectors.
@@ -111,6 +115,7 @@ pub(crate) fn encode(
     put_u64(&mut out, identity.branch.0);
     put_u64(&mut out, identity.branch_created);
     put_bytes(&mut out, identity.space.as_bytes());
+    put_u64(&mut out, identity.space_created);
     put_bytes(&mut out, ANALYZER_ID.as_bytes());
     // Document positions, needed only to refer to documents from their embeddings.
     let want_positions = vectors.is_some_and(|(d, v)| d > 0 && !v.is_empty());
@@ -210,6 +215,7 @@ pub(crate) fn decode(
     let branch = BranchId(r.u64()?);
     let branch_created = r.u64()?;
     let space = r.str()?.to_owned();
+    let space_created = r.u64()?;
     let analyzer_id = r.str()?;
     if analyzer_id != ANALYZER_ID {
         return Err(format!("made by analyzer {analyzer_id:?}"));
@@ -263,6 +269,7 @@ pub(crate) fn decode(
             branch,
             branch_created,
             space,
+            space_created,
         },
         keyword,
         meta,
@@ -298,6 +305,7 @@ mod tests {
             branch: BranchId(3),
             branch_created: 77,
             space: "ops".into(),
+            space_created: 78,
         };
         (id, kw, meta)
     }

@@ -486,13 +486,13 @@ impl SearchIndex {
         self.pending.lock().tracked.insert(scope.clone());
         let snap = db.read();
         let chain = branch_chain(db, scope.branch, snap.snapshot_version());
-        let identity = chain.first().map(|(info, _)| Identity {
-            branch: info.id,
-            branch_created: info.created_at,
-            space: scope.space.clone(),
-        });
+        let identity = match chain.first() {
+            Some((info, _)) => identity_of(db, info, &scope.space)?,
+            None => None,
+        };
         let mut rejected = None;
-        if let Some(dir) = &self.dump_dir {
+        // A scope whose branch or space does not exist (any more) never uses a dump.
+        if let (Some(dir), Some(_)) = (&self.dump_dir, &identity) {
             match self.load_dump(dir, &snap, scope, &chain)? {
                 Ok(mut ix) => {
                     ix.identity = identity;
@@ -562,18 +562,15 @@ impl SearchIndex {
                     continue;
                 }
             };
-            let expect = Identity {
-                branch: info.id,
-                branch_created: info.created_at,
-                space: scope.space.clone(),
-            };
-            if dump.identity != expect {
+            let expect = identity_of(snap.database(), info, &scope.space)?;
+            if expect.as_ref() != Some(&dump.identity) {
                 rejected.get_or_insert(format!(
-                    "{}: made for branch {} created at {} space {:?}, not this one",
+                    "{}: made for branch {} created at {}, space {:?} created at {}, not this one",
                     path.display(),
                     dump.identity.branch.0,
                     dump.identity.branch_created,
-                    dump.identity.space
+                    dump.identity.space,
+                    dump.identity.space_created
                 ));
                 continue;
             }
@@ -860,6 +857,19 @@ impl Drop for SearchIndex {
     fn drop(&mut self) {
         let _ = self.persist_with(|| Ok(()));
     }
+}
+
+/// The identity of `space` on the branch `info`, or `None` if the space does not exist
+/// there. Cost: one catalog read.
+fn identity_of(db: &Database, info: &BranchInfo, space: &str) -> Result<Option<Identity>> {
+    Ok(db
+        .space_created_at(info.id, space)?
+        .map(|space_created| Identity {
+            branch: info.id,
+            branch_created: info.created_at,
+            space: space.to_owned(),
+            space_created,
+        }))
 }
 
 /// `branch` and its ancestors, each with the newest of its versions visible from

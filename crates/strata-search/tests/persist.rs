@@ -526,20 +526,40 @@ fn a_parent_dump_newer_than_the_fork_is_rolled_back_for_the_child() -> TestResul
 }
 
 #[test]
-fn deleting_a_space_removes_its_dump() -> TestResult {
+fn a_deleted_and_recreated_space_does_not_reuse_the_old_dump() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("db");
+    let stale = dir.path().join("stale.kwix");
+    let branch = {
+        let (db, search) = open(&path)?;
+        let s = Scope::new(db.default_scope().branch, "tmp");
+        put(&db, &s, tags::KV, b"k", Value::from("ephemeral gecko"))?;
+        search.search(&db, &s, &request("gecko"))?;
+        search.persist(&db)?;
+        let file = dump_file(&path, 1, "tmp");
+        std::fs::copy(&file, &stale)?;
+        db.delete_space(s.branch, "tmp", true)?;
+        assert!(!file.exists(), "deleting the space removes its dump");
+        put(&db, &s, tags::KV, b"j", Value::from("fresh newt"))?;
+        assert!(search.search(&db, &s, &request("gecko"))?.is_empty());
+        s.branch
+    };
+    // As if the process died after the deletion but before the dump was removed.
+    std::fs::copy(&stale, dump_file(&path, 1, "tmp"))?;
     let (db, search) = open(&path)?;
-    let s = Scope::new(db.default_scope().branch, "tmp");
-    put(&db, &s, tags::KV, b"k", Value::from("ephemeral gecko"))?;
-    search.search(&db, &s, &request("gecko"))?;
-    search.persist(&db)?;
-    let file = dump_file(&path, 1, "tmp");
-    assert!(file.exists());
-    db.delete_space(s.branch, "tmp", true)?;
-    assert!(!file.exists());
-    db.create_space(s.branch, "tmp")?;
+    let s = Scope::new(branch, "tmp");
     assert!(search.search(&db, &s, &request("gecko"))?.is_empty());
+    assert_eq!(search.search(&db, &s, &request("newt"))?.len(), 1);
+    let report = search.load_report(&s).expect("loaded");
+    assert_eq!(report.source, LoadSource::Scan, "{report:?}");
+    assert!(report.rejected.unwrap_or_default().contains("not this one"));
+    // A space that does not exist any more never uses its dump either.
+    drop(search);
+    drop(db);
+    std::fs::copy(&stale, dump_file(&path, 1, "gone"))?;
+    let (db, search) = open(&path)?;
+    let gone = Scope::new(branch, "gone");
+    assert!(search.search(&db, &gone, &request("gecko"))?.is_empty());
     Ok(())
 }
 

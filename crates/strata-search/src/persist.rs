@@ -4,7 +4,8 @@
 //!
 //! # Layout
 //!
-//! `<dir>/b<branch id>/<hex(space name)>.kwix`, little-endian:
+//! `<dir>/b<branch id>/<hex(space name)>.kwix` (long names: see [`scope_file`]),
+//! little-endian:
 //!
 //! ```text
 //! b"STRSKWIX" | format u32 = 1 | covered commit version u64
@@ -91,11 +92,22 @@ pub(crate) fn branch_dir(dir: &Path, branch: BranchId) -> PathBuf {
     dir.join(format!("b{}", branch.0))
 }
 
-/// The dump file of (`branch`, `space`).
+/// Longest hex-encoded space name used as is in a file name (file names are limited
+/// to 255 bytes; space names to 255 bytes, i.e. 510 hex digits).
+const MAX_HEX_NAME: usize = 128;
+
+/// The dump file of (`branch`, `space`): the space name in hex, or for long names its
+/// first bytes in hex plus a crc32 of the whole name. Two long names may then share a
+/// file; the space name stored in the header tells them apart (the other one's load
+/// rejects the file and scans).
 pub(crate) fn scope_file(dir: &Path, branch: BranchId, space: &str) -> PathBuf {
-    let mut name = String::with_capacity(space.len() * 2 + 5);
+    let mut name = String::with_capacity(space.len() * 2 + 16);
     for b in space.bytes() {
         name.push_str(&format!("{b:02x}"));
+    }
+    if name.len() > MAX_HEX_NAME {
+        name.truncate(MAX_HEX_NAME - 16);
+        name.push_str(&format!("-{:08x}", crc32fast::hash(space.as_bytes())));
     }
     branch_dir(dir, branch).join(format!("{name}.{EXT}"))
 }

@@ -382,6 +382,35 @@ fn branches_and_spaces_stay_isolated_after_reopen() -> TestResult {
 }
 
 #[test]
+fn spaces_with_the_longest_names_are_dumped_and_kept_apart() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("db");
+    // Same first 100 bytes, 255 bytes long: the file names are shortened.
+    let names = [
+        format!("{}a", "s".repeat(254)),
+        format!("{}b", "s".repeat(254)),
+    ];
+    {
+        let (db, search) = open(&path)?;
+        for (name, word) in names.iter().zip(["heron", "ibis"]) {
+            let s = Scope::new(db.default_scope().branch, name.as_str());
+            put(&db, &s, tags::KV, b"k", Value::from(word))?;
+            search.search(&db, &s, &request(word))?;
+        }
+        assert_eq!(search.persist(&db)?, 2);
+    }
+    let (db, search) = open(&path)?;
+    for (name, (word, other)) in names.iter().zip([("heron", "ibis"), ("ibis", "heron")]) {
+        let s = Scope::new(db.default_scope().branch, name.as_str());
+        assert_eq!(search.search(&db, &s, &request(word))?.len(), 1);
+        assert!(search.search(&db, &s, &request(other))?.is_empty());
+        let report = search.load_report(&s).expect("loaded");
+        assert_eq!((report.source, report.docs_read), (LoadSource::Dump, 0));
+    }
+    Ok(())
+}
+
+#[test]
 fn a_deleted_and_recreated_branch_does_not_reuse_the_old_dump() -> TestResult {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("db");

@@ -33,6 +33,10 @@ pub enum SearchError {
         /// The model's message, or what was wrong with its answer.
         detail: String,
     },
+    /// A keyword-index dump could not be written (damaged dumps are never an error:
+    /// they are rebuilt).
+    #[error("search index dump: {0}")]
+    Dump(String),
     /// The storage engine failed while the index was being built.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -47,6 +51,7 @@ impl SearchError {
             | SearchError::UnknownMode(_)
             | SearchError::InvalidTimestamp { .. } => "invalid_input",
             SearchError::Model { .. } => "model",
+            SearchError::Dump(_) => "io",
             SearchError::Storage(e) => e.code(),
         }
     }

@@ -17,6 +17,7 @@
 //!   document length.
 
 use crate::analyzer::Analyzer;
+use crate::codec::{put_bytes, put_len, put_u32, Reader};
 use crate::snippet::make_snippet;
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
@@ -382,6 +383,120 @@ impl<K: Clone + Eq + Hash + Ord> KeywordIndex<K> {
         }
     }
 
+    /// Appends the live terms and documents to `out` (see `crate::persist` for the
+    /// layout); `write_key` encodes each document's key. Calls `write_key` in the
+    /// order [`KeywordIndex::decode`] returns documents in. Cost: O(postings + text).
+    pub(crate) fn encode(&self, out: &mut Vec<u8>, mut write_key: impl FnMut(&K, &mut Vec<u8>)) {
+        let mut new_id: Vec<u32> = vec![u32::MAX; self.terms.len()];
+        let live: Vec<&TermEntry> = self.terms.iter().filter(|e| e.df > 0).collect();
+        put_len(out, live.len());
+        let mut next = 0u32;
+        for (old, e) in self.terms.iter().enumerate() {
+            if e.df > 0 {
+                new_id[old] = next;
+                next += 1;
+                put_bytes(out, e.text.as_bytes());
+                put_u32(out, e.df);
+            }
+        }
+        put_len(out, self.by_key.len());
+        for slot in &self.docs {
+            let Some(key) = &slot.key else { continue };
+            write_key(key, out);
+            put_u32(out, slot.len);
+            put_bytes(out, slot.text.as_bytes());
+            put_len(out, slot.terms.len());
+            // Ids are renumbered in their old order, so the list stays sorted.
+            for &(id, tf) in slot.terms.iter() {
+                put_u32(out, new_id[id as usize]);
+                put_u32(out, tf);
+            }
+        }
+    }
+
+    /// Rebuilds an index from what [`KeywordIndex::encode`] wrote, without analysing
+    /// any text; `read_key` decodes each key. Checks every id, count and length, so
+    /// damaged input gives an error, never a panic. Cost: O(postings + text).
+    pub(crate) fn decode(
+        config: Bm25Config,
+        analyzer: Analyzer,
+        r: &mut Reader<'_>,
+        mut read_key: impl FnMut(&mut Reader<'_>) -> Result<K, String>,
+    ) -> Result<Self, String> {
+        let mut ix = Self::with_config(config, analyzer);
+        let n_terms = r.count(8)?;
+        ix.terms.reserve_exact(n_terms);
+        ix.dict.reserve(n_terms);
+        let mut declared: Vec<u32> = Vec::with_capacity(n_terms);
+        for id in 0..n_terms {
+            let text: Box<str> = r.str()?.into();
+            // Each posting takes at least 8 bytes of the document section.
+            let df = r.u32()?;
+            if (df as usize).saturating_mul(8) > r.remaining() {
+                return Err(format!(
+                    "term {text:?}: document count {df} exceeds the input"
+                ));
+            }
+            if ix.dict.insert(text.clone(), id as TermId).is_some() {
+                return Err(format!("term {text:?} appears twice"));
+            }
+            declared.push(df);
+            let mut entry = TermEntry::new(text);
+            entry.postings.reserve_exact(df as usize);
+            entry.blocks.reserve_exact((df as usize).div_ceil(BLOCK));
+            ix.terms.push(entry);
+        }
+        let n_docs = r.count(16)?;
+        ix.docs.reserve_exact(n_docs);
+        ix.lens.reserve_exact(n_docs);
+        ix.by_key.reserve(n_docs);
+        for doc in 0..n_docs {
+            let doc = doc as DocNo;
+            let key = read_key(r)?;
+            let len = r.u32()?;
+            let text: Box<str> = r.str()?.into();
+            let n = r.count(8)?;
+            let mut terms: Vec<(TermId, u32)> = Vec::with_capacity(n);
+            let mut sum: u64 = 0;
+            for _ in 0..n {
+                let (id, tf) = (r.u32()?, r.u32()?);
+                if id as usize >= n_terms || tf == 0 || terms.last().is_some_and(|l| l.0 >= id) {
+                    return Err(format!("document {doc}: bad term entry ({id}, {tf})"));
+                }
+                sum += u64::from(tf);
+                terms.push((id, tf));
+            }
+            if sum != u64::from(len) || len == DEAD {
+                return Err(format!(
+                    "document {doc}: length {len} is not its term count {sum}"
+                ));
+            }
+            if ix.by_key.insert(key.clone(), doc).is_some() {
+                return Err(format!("document {doc}: key appears twice"));
+            }
+            for &(id, tf) in &terms {
+                ix.terms[id as usize].push(doc, tf, len);
+            }
+            ix.total_len += u64::from(len);
+            ix.lens.push(len);
+            ix.docs.push(DocSlot {
+                key: Some(key),
+                len,
+                terms: terms.into_boxed_slice(),
+                text,
+            });
+        }
+        if let Some((e, _)) = ix
+            .terms
+            .iter()
+            .zip(&declared)
+            .find(|(e, &df)| e.postings.len() != df as usize)
+        {
+            return Err(format!("term {:?}: document count does not match", e.text));
+        }
+        Ok(ix)
+    }
+
     /// The distinct analysed terms of `query`, in order of first occurrence.
     pub fn query_terms(&self, query: &str) -> Vec<String> {
         let mut seen = HashSet::new();
@@ -537,6 +652,12 @@ impl<K: Clone + Eq + Hash + Ord> KeywordIndex<K> {
                 score,
             })
             .collect()
+    }
+
+    /// The key of the `n`-th live document in [`KeywordIndex::encode`] order, right
+    /// after [`KeywordIndex::decode`] (documents are then numbered in that order).
+    pub(crate) fn decoded_key(&self, n: usize) -> Option<&K> {
+        self.docs.get(n).and_then(|d| d.key.as_ref())
     }
 
     fn key_of(&self, doc: DocNo) -> &K {
@@ -725,6 +846,50 @@ mod tests {
                 .unwrap_or(100)
                 .max(5);
             assert_eq!(c.pos, expect, "target {target}");
+        }
+    }
+
+    #[test]
+    fn encode_then_decode_gives_the_same_index() {
+        let mut ix = KeywordIndex::new();
+        for i in 0..300u32 {
+            ix.upsert(
+                i,
+                &format!("item number{} colour{} shared words", i % 7, i % 5),
+            );
+        }
+        for i in (0..300u32).step_by(3) {
+            ix.remove(&i);
+        }
+        ix.upsert(1, "replaced text entirely");
+        let mut bytes = Vec::new();
+        ix.encode(&mut bytes, |k, out| put_u32(out, *k));
+        let back = KeywordIndex::decode(
+            ix.config(),
+            ix.analyzer().clone(),
+            &mut Reader::new(&bytes),
+            |r| r.u32(),
+        )
+        .expect("decodes");
+        assert_eq!(back.len(), ix.len());
+        assert_eq!(back.avgdl(), ix.avgdl());
+        for q in [
+            "number3 colour2",
+            "shared",
+            "replaced entirely",
+            "item words number6",
+        ] {
+            assert_eq!(back.search(q, 20), ix.search(q, 20), "{q}");
+        }
+        assert_eq!(back.text(&1), Some("replaced text entirely"));
+        // A cut anywhere is an error, never a panic.
+        for cut in (0..bytes.len()).step_by(7) {
+            let mut r = Reader::new(&bytes[..cut]);
+            assert!(
+                KeywordIndex::<u32>::decode(ix.config(), ix.analyzer().clone(), &mut r, |r| r
+                    .u32())
+                .is_err()
+            );
         }
     }
 

@@ -11,8 +11,11 @@
 //! - [`Analyzer`]: the `bm25` crate's tokenizer (Unicode normalisation, case folding,
 //!   word-boundary splitting, English stop words, Snowball stemming).
 //! - [`SearchIndex`]: the service. It observes commits ([`strata_storage::CommitObserver`]),
-//!   keeps one index per (branch, space), built lazily on the first query and kept
+//!   keeps one index per (branch, space), loaded lazily on the first query and kept
 //!   fresh from committed changes; answers [`SearchRequest`]s with [`SearchHit`]s.
+//!   With a dump directory it saves each index to a file on flush and close, and a
+//!   reopened database loads the file and re-reads only the keys written since
+//!   (from the storage change log) instead of every record ([`LoadReport`]).
 //! - Hybrid search: an [`Embedder`] (plus optional [`Expander`] and [`Reranker`]) set
 //!   through [`ModelConfig`]; rankings are fused with [`reciprocal_rank_fusion`]
 //!   (k = 60). Without an embedder, hybrid mode is keyword search.
@@ -22,8 +25,9 @@
 //! `field: value` lines, event type and payload, vector metadata `field: value` lines
 //! (see [`SearchPrimitive`]).
 //!
-//! It is not: a persistent index (indexes are rebuilt from the store after a reopen),
-//! a phrase or boolean query engine, or a place where models run on the commit path.
+//! It is not: the source of truth (dumps are caches, checked and rebuilt from the
+//! store whenever in doubt), a phrase or boolean query engine, or a place where models
+//! run on the commit path.
 //!
 //! ```
 //! use strata_search::{SearchIndex, SearchMode, SearchRequest};
@@ -46,11 +50,13 @@
 //! ```
 
 mod analyzer;
+mod codec;
 mod error;
 mod extract;
 mod fusion;
 mod keyword;
 mod models;
+mod persist;
 mod request;
 mod service;
 mod snippet;
@@ -65,5 +71,5 @@ pub use fusion::{reciprocal_rank_fusion, DEFAULT_RRF_K};
 pub use keyword::{Bm25Config, KeywordHit, KeywordIndex};
 pub use models::{Embedder, Expander, ModelConfig, Reranker};
 pub use request::{SearchHit, SearchMode, SearchRequest, DEFAULT_K};
-pub use service::{SearchConfig, SearchIndex};
+pub use service::{LoadReport, LoadSource, SearchConfig, SearchIndex};
 pub use time::parse_iso8601;

@@ -16,6 +16,32 @@
 //!   and queue a drop, so the next query rebuilds them from the store.
 //! - If the queue grows past [`SearchConfig::max_pending`] without a query draining it,
 //!   everything is dropped and rebuilt lazily: memory stays bounded.
+//!
+//! # Surviving reopen
+//!
+//! With a dump directory ([`SearchIndex::attach_with_dumps`]), [`SearchIndex::persist`]
+//! (called by the facade's flush, and on drop, i.e. when the database closes) writes
+//! every index changed since its last dump to a file (layout in `persist.rs`),
+//! stamped with the commit version it covers. A scope's first query then loads,
+//! in this order of preference:
+//!
+//! 1. the scope's own dump at version `D`, then re-reads only the keys the branch's
+//!    change log ([`Database::changed_keys`]) shows written in `(D, now]`, deletes
+//!    included: writes made after the dump, even by a process that was killed, are
+//!    caught up;
+//! 2. for a fork without a dump of its own, the nearest ancestor's dump of the same
+//!    space, then re-reads the keys written on each branch of the chain between the
+//!    ancestor's dump and the fork's view (its own writes, and the ancestor's writes
+//!    between the dump and the fork point, in whichever order they lie);
+//! 3. a full scan, when there is no usable dump: missing, damaged, of another format
+//!    or analyzer, of a branch that was deleted and recreated (identity = id and
+//!    creation time), or covering versions the store does not have.
+//!
+//! The dump is written after the store has synced the versions it covers (the
+//! facade flushes the store first; on close the store syncs before observers are
+//! dropped), so a dump never claims commits a crash could lose.
+//! [`SearchIndex::load_report`] says which path the last load took and how many
+//! documents it read from the store.
 
 use crate::analyzer::Analyzer;
 use crate::error::{Result, SearchError};
@@ -23,15 +49,16 @@ use crate::extract::{extract, SearchPrimitive};
 use crate::fusion::{reciprocal_rank_fusion, DEFAULT_RRF_K};
 use crate::keyword::{Bm25Config, KeywordIndex};
 use crate::models::ModelConfig;
+use crate::persist::{self, Identity};
 use crate::request::{SearchHit, SearchMode, SearchRequest};
 use crate::vectors::{embed_checked, VectorIndex};
 use parking_lot::{Mutex, RwLock};
-use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use strata_storage::{
-    BranchId, CatalogEvent, CommitObserver, CommitVersion, CommittedChange, Database, Scope,
-    Timestamp, Value, VersionedStore,
+    BranchId, BranchInfo, CatalogEvent, CommitObserver, CommitVersion, CommittedChange, Database,
+    Scope, Timestamp, Transaction, Value, VersionedStore,
 };
 
 /// Tuning of the search service. The defaults are StrataDB's documented search
@@ -68,15 +95,44 @@ impl Default for SearchConfig {
 
 /// A document inside one scope's index.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-struct DocKey {
-    prim: SearchPrimitive,
-    key: Vec<u8>,
+pub(crate) struct DocKey {
+    pub(crate) prim: SearchPrimitive,
+    pub(crate) key: Vec<u8>,
 }
 
 #[derive(Debug)]
-struct DocMeta {
-    entity: String,
-    timestamp: Timestamp,
+pub(crate) struct DocMeta {
+    pub(crate) entity: String,
+    pub(crate) timestamp: Timestamp,
+}
+
+/// Where a scope's index came from when it was last loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadSource {
+    /// A full scan of the scope's records (no usable dump).
+    Scan,
+    /// The scope's own dump, caught up with the changes since.
+    Dump,
+    /// A dump of the same space on an ancestor branch (the fork had none of its own),
+    /// caught up with the changes between it and the fork's view.
+    AncestorDump(BranchId),
+}
+
+/// How a scope's index was last loaded; see [`SearchIndex::load_report`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Where the index came from.
+    pub source: LoadSource,
+    /// The commit version of the dump used (`None` for a scan).
+    pub dump_version: Option<CommitVersion>,
+    /// Records read from the store and analysed by the load: every record of the scope
+    /// for a scan, only the keys changed since the dump otherwise.
+    pub docs_read: usize,
+    /// Documents in the index once loaded.
+    pub docs: usize,
+    /// Why a dump that exists was not used (damaged, stale, another branch identity,
+    /// ...), if one was rejected.
+    pub rejected: Option<String>,
 }
 
 /// The indexes of one (branch, space).
@@ -87,10 +143,17 @@ struct ScopeIndex {
     keyword: KeywordIndex<DocKey>,
     meta: HashMap<DocKey, DocMeta>,
     vectors: VectorIndex<DocKey>,
+    /// The branch and space it belongs to (`None` if the branch vanished during the
+    /// load: never dumped).
+    identity: Option<Identity>,
+    /// Changed since it was last dumped (or loaded from its own up-to-date dump).
+    dirty: bool,
+    report: LoadReport,
 }
 
 impl ScopeIndex {
     fn apply(&mut self, prim: SearchPrimitive, key: Vec<u8>, value: Option<&Value>, ts: Timestamp) {
+        self.dirty = true;
         let extracted = value.and_then(|v| extract(prim, &key, v));
         let doc = DocKey { prim, key };
         self.vectors.remove(&doc);
@@ -131,14 +194,18 @@ enum PendingOp {
 struct Pending {
     tracked: HashSet<Scope>,
     ops: Vec<PendingOp>,
+    /// The newest commit delivered to the observer. Commits arrive in order, so every
+    /// commit up to it has been seen.
+    seen: CommitVersion,
 }
 
 /// Cross-primitive search over one [`Database`]: BM25 keyword search, and hybrid
 /// search when an embedder is configured.
 ///
-/// Attach it once per database with [`SearchIndex::attach`]; it then observes every
-/// commit. Indexes are built per (branch, space) on the first query and live in
-/// memory only (rebuilt after reopen).
+/// Attach it once per database with [`SearchIndex::attach`] (memory only) or
+/// [`SearchIndex::attach_with_dumps`] (indexes saved on flush and close, reloaded and
+/// caught up after a reopen); it then observes every commit. Indexes are loaded per
+/// (branch, space) on the first query.
 ///
 /// ```
 /// use strata_search::{SearchIndex, SearchRequest};
@@ -159,6 +226,7 @@ pub struct SearchIndex {
     config: SearchConfig,
     analyzer: Analyzer,
     db_path: PathBuf,
+    dump_dir: Option<PathBuf>,
     pending: Mutex<Pending>,
     indexes: Mutex<HashMap<Scope, ScopeIndex>>,
     /// The models and a generation number bumped on every change (vectors from older
@@ -170,6 +238,7 @@ impl std::fmt::Debug for SearchIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SearchIndex")
             .field("db_path", &self.db_path)
+            .field("dump_dir", &self.dump_dir)
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
@@ -184,10 +253,23 @@ impl SearchIndex {
 
     /// Like [`SearchIndex::attach`] with explicit settings.
     pub fn attach_with(db: &Database, config: SearchConfig) -> Arc<SearchIndex> {
+        Self::attach_with_dumps(db, config, None)
+    }
+
+    /// Like [`SearchIndex::attach_with`], saving indexes as files in `dump_dir` (one
+    /// per branch and space) on [`SearchIndex::persist`] and when dropped, and loading
+    /// them at a scope's first query (see the module docs). `None` keeps everything in
+    /// memory. Cheap: nothing is read until the first query.
+    pub fn attach_with_dumps(
+        db: &Database,
+        config: SearchConfig,
+        dump_dir: Option<PathBuf>,
+    ) -> Arc<SearchIndex> {
         let index = Arc::new(SearchIndex {
             config,
             analyzer: Analyzer::english(),
             db_path: db.path().to_path_buf(),
+            dump_dir,
             pending: Mutex::new(Pending::default()),
             indexes: Mutex::new(HashMap::new()),
             models: RwLock::new((ModelConfig::default(), 0)),
@@ -202,7 +284,8 @@ impl SearchIndex {
     }
 
     /// Replaces the models. Stored document vectors are recomputed on the next hybrid
-    /// query.
+    /// query; vectors loaded from a dump are kept only if the model in use at that
+    /// query reproduces them on a few probe documents (see `vectors.rs`).
     pub fn set_models(&self, models: ModelConfig) {
         let mut m = self.models.write();
         m.0 = models;
@@ -220,6 +303,96 @@ impl SearchIndex {
         let mut indexes = self.indexes.lock();
         self.drain(&mut indexes);
         indexes.get(scope).map(|ix| ix.keyword.len())
+    }
+
+    /// How `scope`'s index in memory was loaded (from a dump or a scan, and how many
+    /// records that read from the store), or `None` if it is not loaded.
+    pub fn load_report(&self, scope: &Scope) -> Option<LoadReport> {
+        self.indexes.lock().get(scope).map(|ix| ix.report.clone())
+    }
+
+    /// The directory dumps are written to, if any.
+    pub fn dump_dir(&self) -> Option<&Path> {
+        self.dump_dir.as_deref()
+    }
+
+    /// Writes the dump of every index changed since its last dump (after applying
+    /// queued changes) and returns how many were written; does nothing without a dump
+    /// directory. `db` (the database this index is attached to) is synced first when
+    /// anything is to be written, so a dump never covers commits a crash could lose.
+    /// Cost: one store sync, then encoding and writing each changed index (about its
+    /// documents' text size plus 8 bytes per term occurrence) with one fsync per file;
+    /// holds the index lock, so queries wait meanwhile.
+    ///
+    /// Errors: [`SearchError::Dump`] when a file cannot be written (the index stays
+    /// marked changed, so the next call retries), a storage error if the sync fails,
+    /// [`SearchError::InvalidRequest`] for another database.
+    pub fn persist(&self, db: &Database) -> Result<usize> {
+        if db.path() != self.db_path {
+            return Err(SearchError::InvalidRequest(format!(
+                "this search index belongs to the database at {}, not {}",
+                self.db_path.display(),
+                db.path().display()
+            )));
+        }
+        self.persist_with(|| Ok(db.flush()?))
+    }
+
+    /// [`SearchIndex::persist`] with `sync` making every commit delivered so far
+    /// durable; called only if some index is to be written.
+    fn persist_with(&self, sync: impl FnOnce() -> Result<()>) -> Result<usize> {
+        let Some(dir) = &self.dump_dir else {
+            return Ok(0);
+        };
+        let mut indexes = self.indexes.lock();
+        let seen = self.drain(&mut indexes);
+        if !indexes.values().any(|ix| ix.dirty && ix.identity.is_some()) {
+            return Ok(0);
+        }
+        // Every commit the indexes reflect was delivered before the drain above.
+        sync()?;
+        let mut written: Vec<(Scope, PathBuf)> = Vec::new();
+        let mut failure = None;
+        for (scope, ix) in indexes.iter_mut() {
+            let Some(identity) = ix.identity.as_ref().filter(|_| ix.dirty) else {
+                continue;
+            };
+            let covered = ix.built_at.max(seen);
+            let bytes =
+                persist::encode(covered, identity, &ix.keyword, &ix.meta, ix.vectors.saved());
+            let path = persist::scope_file(dir, scope.branch, &scope.space);
+            match persist::write_file(&path, &bytes) {
+                Ok(()) => {
+                    ix.dirty = false;
+                    written.push((scope.clone(), path));
+                }
+                Err(e) => {
+                    failure.get_or_insert(SearchError::Dump(format!(
+                        "writing {}: {e}",
+                        path.display()
+                    )));
+                }
+            }
+        }
+        // A branch or space deleted while the files were written: its event removed the
+        // file before or will after this check, or queued a drop that this check sees.
+        let pending = self.pending.lock();
+        for op in &pending.ops {
+            let gone = |s: &Scope| match op {
+                PendingOp::DropBranch(b) => s.branch == *b,
+                PendingOp::DropScope(d) => s == d,
+                _ => false,
+            };
+            for (scope, path) in &written {
+                if gone(scope) {
+                    let _ = std::fs::remove_file(path);
+                }
+            }
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(written.len()),
+        }
     }
 
     /// Searches `scope` of `db` (which must be the database this index is attached to).
@@ -262,8 +435,8 @@ impl SearchIndex {
         let mut indexes = self.indexes.lock();
         self.drain(&mut indexes);
         if !indexes.contains_key(scope) {
-            let built = self.build(db, scope)?;
-            indexes.insert(scope.clone(), built);
+            let loaded = self.load(db, scope)?;
+            indexes.insert(scope.clone(), loaded);
         }
         let ix = indexes
             .get_mut(scope)
@@ -271,9 +444,14 @@ impl SearchIndex {
         self.run(ix, req, &prims, &models, generation)
     }
 
-    /// Applies queued changes and drops, in commit order.
-    fn drain(&self, indexes: &mut HashMap<Scope, ScopeIndex>) {
-        let ops = std::mem::take(&mut self.pending.lock().ops);
+    /// Applies queued changes and drops, in commit order. Returns the newest commit
+    /// the observer had delivered when the queue was taken: every index then reflects
+    /// every commit up to it (or up to its build snapshot, if newer).
+    fn drain(&self, indexes: &mut HashMap<Scope, ScopeIndex>) -> CommitVersion {
+        let (ops, seen) = {
+            let mut p = self.pending.lock();
+            (std::mem::take(&mut p.ops), p.seen)
+        };
         for op in ops {
             match op {
                 PendingOp::Write {
@@ -297,27 +475,160 @@ impl SearchIndex {
                 PendingOp::DropAll => indexes.clear(),
             }
         }
+        seen
     }
 
-    /// Builds `scope`'s index from a fresh snapshot. Cost: a scan of the scope's
-    /// records plus analysing their text.
-    fn build(&self, db: &Database, scope: &Scope) -> Result<ScopeIndex> {
+    /// Loads `scope`'s index as of a fresh snapshot: from a dump plus the changes
+    /// since, or by a full scan (see the module docs). Cost: a dump load costs reading
+    /// the file plus the changed keys; a scan costs reading and analysing every record.
+    fn load(&self, db: &Database, scope: &Scope) -> Result<ScopeIndex> {
         // Track first, then snapshot: see the module docs.
         self.pending.lock().tracked.insert(scope.clone());
         let snap = db.read();
-        let mut ix = ScopeIndex {
-            built_at: snap.snapshot_version(),
-            keyword: KeywordIndex::with_config(self.config.bm25, self.analyzer.clone()),
-            meta: HashMap::new(),
-            vectors: VectorIndex::new(),
+        let chain = branch_chain(db, scope.branch, snap.snapshot_version());
+        let identity = match chain.first() {
+            Some((info, _)) => identity_of(db, info, &scope.space)?,
+            None => None,
         };
+        let mut rejected = None;
+        // A scope whose branch or space does not exist (any more) never uses a dump.
+        if let (Some(dir), Some(_)) = (&self.dump_dir, &identity) {
+            match self.load_dump(dir, &snap, scope, &chain)? {
+                Ok(mut ix) => {
+                    ix.identity = identity;
+                    return Ok(ix);
+                }
+                Err(reason) => rejected = reason,
+            }
+        }
+        let mut ix = self.empty(snap.snapshot_version(), identity);
+        let mut read = 0;
         for prim in SearchPrimitive::INDEXED {
             let page = snap.scan(scope, prim.tag(), prim.key_prefix(), None, None)?;
+            read += page.entries.len();
             for (key, record) in page.entries {
                 ix.apply(prim, key, Some(&record.value), record.timestamp);
             }
         }
+        ix.dirty = true;
+        ix.report = LoadReport {
+            source: LoadSource::Scan,
+            dump_version: None,
+            docs_read: read,
+            docs: ix.keyword.len(),
+            rejected,
+        };
         Ok(ix)
+    }
+
+    fn empty(&self, built_at: CommitVersion, identity: Option<Identity>) -> ScopeIndex {
+        ScopeIndex {
+            built_at,
+            keyword: KeywordIndex::with_config(self.config.bm25, self.analyzer.clone()),
+            meta: HashMap::new(),
+            vectors: VectorIndex::new(),
+            identity,
+            dirty: false,
+            report: LoadReport {
+                source: LoadSource::Scan,
+                dump_version: None,
+                docs_read: 0,
+                docs: 0,
+                rejected: None,
+            },
+        }
+    }
+
+    /// Tries the dumps of `scope`'s branch, then of its ancestors (`chain`: each
+    /// branch of the fork chain with the newest version of it the scope sees). Returns
+    /// the loaded and caught-up index, or why no dump was usable (`None`: there was
+    /// none). Storage errors while catching up are errors.
+    fn load_dump(
+        &self,
+        dir: &Path,
+        snap: &Transaction,
+        scope: &Scope,
+        chain: &[(BranchInfo, CommitVersion)],
+    ) -> Result<std::result::Result<ScopeIndex, Option<String>>> {
+        let now = snap.snapshot_version();
+        let mut rejected: Option<String> = None;
+        for (j, (info, limit)) in chain.iter().enumerate() {
+            let path = persist::scope_file(dir, info.id, &scope.space);
+            let dump = match persist::read_file(&path, self.config.bm25, &self.analyzer) {
+                Ok(Some(d)) => d,
+                Ok(None) => continue,
+                Err(reason) => {
+                    rejected.get_or_insert(format!("{}: {reason}", path.display()));
+                    continue;
+                }
+            };
+            let expect = identity_of(snap.database(), info, &scope.space)?;
+            if expect.as_ref() != Some(&dump.identity) {
+                rejected.get_or_insert(format!(
+                    "{}: made for branch {} created at {}, space {:?} created at {}, not this one",
+                    path.display(),
+                    dump.identity.branch.0,
+                    dump.identity.branch_created,
+                    dump.identity.space,
+                    dump.identity.space_created
+                ));
+                continue;
+            }
+            if dump.covered > now {
+                rejected.get_or_insert(format!(
+                    "{}: covers version {}, the store has only {}",
+                    path.display(),
+                    dump.covered.0,
+                    now.0
+                ));
+                continue;
+            }
+            // Keys whose visible record may differ between the dump and the snapshot.
+            let mut ranges: Vec<(BranchId, CommitVersion, CommitVersion)> = chain[..j]
+                .iter()
+                .map(|(b, lim)| (b.id, CommitVersion(0), *lim))
+                .collect();
+            ranges.push((info.id, dump.covered.min(*limit), dump.covered.max(*limit)));
+            let mut changed: BTreeSet<(SearchPrimitive, Vec<u8>)> = BTreeSet::new();
+            for (b, after, upto) in ranges {
+                for (space, tag, key) in snap_changes(snap, b, after, upto)? {
+                    let Some(prim) = SearchPrimitive::indexed_from_tag(tag) else {
+                        continue;
+                    };
+                    if space == scope.space && key.starts_with(prim.key_prefix()) {
+                        changed.insert((prim, key));
+                    }
+                }
+            }
+            let mut ix = self.empty(now, None);
+            ix.keyword = dump.keyword;
+            ix.meta = dump.meta;
+            if let Some((dim, vecs)) = dump.vectors {
+                ix.vectors.restore(dim, vecs);
+            }
+            let read = changed.len();
+            for (prim, key) in changed {
+                match snap.get(scope, prim.tag(), &key)? {
+                    Some(rec) => ix.apply(prim, key, Some(&rec.value), rec.timestamp),
+                    None => ix.apply(prim, key, None, 0),
+                }
+            }
+            // Loaded from its own dump with nothing to catch up: the file is current.
+            ix.dirty = j > 0 || read > 0;
+            ix.report = LoadReport {
+                source: if j == 0 {
+                    LoadSource::Dump
+                } else {
+                    LoadSource::AncestorDump(info.id)
+                },
+                dump_version: Some(dump.covered),
+                docs_read: read,
+                docs: ix.keyword.len(),
+                rejected: rejected.clone(),
+            };
+            return Ok(Ok(ix));
+        }
+        Ok(Err(rejected))
     }
 
     fn run(
@@ -332,6 +643,7 @@ impl SearchIndex {
             keyword,
             meta,
             vectors,
+            dirty,
             ..
         } = ix;
         let meta = &*meta;
@@ -393,7 +705,10 @@ impl SearchIndex {
                 })
                 .collect();
             if let Some(embedder) = embedder {
-                vectors.ensure(generation, embedder.as_ref(), keyword.iter())?;
+                if vectors.ensure(generation, embedder.as_ref(), keyword.iter())? > 0 {
+                    // New vectors are worth saving with the next dump.
+                    *dirty = true;
+                }
                 let qvecs = embed_checked(embedder.as_ref(), &queries, vectors.dim())?;
                 for qv in qvecs {
                     lists.push(
@@ -479,6 +794,7 @@ impl CommitObserver for SearchIndex {
     /// written key, and a copy of each indexed record.
     fn on_commit(&self, change: &CommittedChange) {
         let mut pending = self.pending.lock();
+        pending.seen = pending.seen.max(change.version);
         if pending.tracked.is_empty() {
             return;
         }
@@ -505,7 +821,9 @@ impl CommitObserver for SearchIndex {
         }
     }
 
-    /// Untracks the affected scopes and queues a drop of their indexes.
+    /// Untracks the affected scopes, queues a drop of their indexes and removes their
+    /// dumps (a deleted space's keys may be removed physically, leaving nothing in the
+    /// change log to catch up with).
     fn on_catalog_event(&self, event: &CatalogEvent) {
         let mut pending = self.pending.lock();
         match event {
@@ -514,11 +832,75 @@ impl CommitObserver for SearchIndex {
             | CatalogEvent::BranchImported(b) => {
                 pending.tracked.retain(|s| s.branch != *b);
                 pending.ops.push(PendingOp::DropBranch(*b));
+                drop(pending);
+                if let Some(dir) = &self.dump_dir {
+                    let _ = std::fs::remove_dir_all(persist::branch_dir(dir, *b));
+                }
             }
             CatalogEvent::SpaceDeleted(scope) => {
                 pending.tracked.remove(scope);
                 pending.ops.push(PendingOp::DropScope(scope.clone()));
+                drop(pending);
+                if let Some(dir) = &self.dump_dir {
+                    let _ =
+                        std::fs::remove_file(persist::scope_file(dir, scope.branch, &scope.space));
+                }
             }
         }
     }
+}
+
+impl Drop for SearchIndex {
+    /// Saves changed indexes. Best effort: a missing or stale dump only costs a scan
+    /// at the next load. The engine has synced the store by now (it drops its
+    /// observers after closing).
+    fn drop(&mut self) {
+        let _ = self.persist_with(|| Ok(()));
+    }
+}
+
+/// The identity of `space` on the branch `info`, or `None` if the space does not exist
+/// there. Cost: one catalog read.
+fn identity_of(db: &Database, info: &BranchInfo, space: &str) -> Result<Option<Identity>> {
+    Ok(db
+        .space_created_at(info.id, space)?
+        .map(|space_created| Identity {
+            branch: info.id,
+            branch_created: info.created_at,
+            space: space.to_owned(),
+            space_created,
+        }))
+}
+
+/// `branch` and its ancestors, each with the newest of its versions visible from
+/// `branch` at `now` (fork points cap the ancestors'). Empty if the branch is unknown.
+fn branch_chain(
+    db: &Database,
+    branch: BranchId,
+    now: CommitVersion,
+) -> Vec<(BranchInfo, CommitVersion)> {
+    let mut chain = Vec::new();
+    let mut next = Some(branch);
+    let mut limit = now;
+    while let Some(id) = next {
+        let Some(info) = db.branch_name(id).and_then(|n| db.branch_info(&n)) else {
+            break;
+        };
+        next = info.parent;
+        let fork = info.fork_version;
+        chain.push((info, limit));
+        limit = limit.min(fork);
+    }
+    chain
+}
+
+/// The change-log entries of `branch` in `(after, upto]` (see
+/// [`Database::changed_keys`]), read through the database that `snap` belongs to.
+fn snap_changes(
+    snap: &Transaction,
+    branch: BranchId,
+    after: CommitVersion,
+    upto: CommitVersion,
+) -> Result<Vec<(String, strata_storage::PrimitiveTag, Vec<u8>)>> {
+    Ok(snap.database().changed_keys(branch, after, upto)?)
 }

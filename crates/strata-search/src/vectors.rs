@@ -1,6 +1,13 @@
 //! The hidden per-scope vector index used by hybrid search: one normalised embedding
-//! per document, searched by exact cosine scan. Vectors are in memory only and are
-//! recomputed (lazily, at query time) after a reopen or a model change.
+//! per document, searched by exact cosine scan. Vectors are computed lazily at query
+//! time, recomputed after a model change, and saved with the keyword dump.
+//!
+//! After a reopen the saved vectors are only *candidates*: the process may have
+//! configured another model. The first hybrid query embeds up to [`PROBES`] of the
+//! saved documents again with the configured model; if every fresh vector points the
+//! same way as the saved one (cosine >= 1 - [`PROBE_TOLERANCE`]) and has the same
+//! dimension, all saved vectors are reused, otherwise all are discarded and every
+//! document is embedded again.
 
 use crate::error::{Result, SearchError};
 use crate::models::Embedder;
@@ -10,12 +17,31 @@ use std::hash::Hash;
 /// Documents are embedded in batches of this many texts.
 pub(crate) const EMBED_BATCH: usize = 32;
 
+/// Saved documents embedded again to check that the configured model is the one that
+/// made the saved vectors.
+pub(crate) const PROBES: usize = 3;
+
+/// How far a probe's cosine with its saved vector may fall below 1 (float noise of a
+/// deterministic model run on another machine or batch size).
+pub(crate) const PROBE_TOLERANCE: f32 = 1e-3;
+
+/// Unit-length embeddings by document.
+pub(crate) type Vectors<K> = HashMap<K, Box<[f32]>>;
+
+/// Vectors read from a dump, not yet checked against the configured model.
+#[derive(Debug)]
+struct Restored<K> {
+    dim: usize,
+    vectors: HashMap<K, Box<[f32]>>,
+}
+
 #[derive(Debug)]
 pub(crate) struct VectorIndex<K> {
     /// The model generation the vectors came from.
     generation: u64,
     dim: Option<usize>,
     vectors: HashMap<K, Box<[f32]>>,
+    restored: Option<Restored<K>>,
 }
 
 impl<K: Clone + Eq + Hash + Ord> VectorIndex<K> {
@@ -24,22 +50,43 @@ impl<K: Clone + Eq + Hash + Ord> VectorIndex<K> {
             generation: 0,
             dim: None,
             vectors: HashMap::new(),
+            restored: None,
         }
     }
 
     /// Forgets `key`'s vector (its text changed or it was removed).
     pub(crate) fn remove(&mut self, key: &K) {
         self.vectors.remove(key);
+        if let Some(r) = &mut self.restored {
+            r.vectors.remove(key);
+        }
     }
 
-    /// Embeds every document of `docs` that has no vector from model `generation` yet.
-    /// Cost: one embedder call per [`EMBED_BATCH`] missing documents.
+    /// Keeps `vectors` (unit length, of dimension `dim`, read from a dump) as
+    /// candidates checked by the next [`VectorIndex::ensure`].
+    pub(crate) fn restore(&mut self, dim: usize, vectors: HashMap<K, Box<[f32]>>) {
+        self.restored = (dim > 0 && !vectors.is_empty()).then_some(Restored { dim, vectors });
+    }
+
+    /// The vectors worth saving: the computed ones, or else the unchecked candidates
+    /// (still valid for the next process if this one never ran a hybrid query).
+    pub(crate) fn saved(&self) -> Option<(usize, &Vectors<K>)> {
+        match (self.dim, &self.restored) {
+            (Some(d), _) if !self.vectors.is_empty() => Some((d, &self.vectors)),
+            (_, Some(r)) => Some((r.dim, &r.vectors)),
+            _ => None,
+        }
+    }
+
+    /// Embeds every document of `docs` that has no vector from model `generation` yet
+    /// and returns how many it embedded (saved vectors adopted after a reopen do not
+    /// count). Cost: one embedder call per [`EMBED_BATCH`] missing documents.
     pub(crate) fn ensure<'a>(
         &mut self,
         generation: u64,
         embedder: &dyn Embedder,
         docs: impl Iterator<Item = (&'a K, &'a str)>,
-    ) -> Result<()>
+    ) -> Result<usize>
     where
         K: 'a,
     {
@@ -48,7 +95,12 @@ impl<K: Clone + Eq + Hash + Ord> VectorIndex<K> {
             self.dim = None;
             self.generation = generation;
         }
+        let docs: Vec<(&K, &str)> = docs.collect();
+        if let Some(r) = self.restored.take() {
+            self.adopt_if_same_model(r, embedder, &docs)?;
+        }
         let missing: Vec<(&K, &str)> = docs
+            .into_iter()
             .filter(|(k, _)| !self.vectors.contains_key(*k))
             .collect();
         for batch in missing.chunks(EMBED_BATCH) {
@@ -57,6 +109,42 @@ impl<K: Clone + Eq + Hash + Ord> VectorIndex<K> {
             for ((key, _), v) in batch.iter().zip(vecs) {
                 self.vectors.insert((*key).clone(), v);
             }
+        }
+        Ok(missing.len())
+    }
+
+    /// Adopts the saved vectors `r` if `embedder` reproduces them on up to [`PROBES`]
+    /// documents. Cost: one embedder call of at most [`PROBES`] texts.
+    fn adopt_if_same_model(
+        &mut self,
+        r: Restored<K>,
+        embedder: &dyn Embedder,
+        docs: &[(&K, &str)],
+    ) -> Result<()> {
+        if !self.vectors.is_empty() {
+            return Ok(());
+        }
+        let probes: Vec<(&K, &str)> = docs
+            .iter()
+            .filter(|(k, _)| r.vectors.contains_key(*k))
+            .take(PROBES)
+            .copied()
+            .collect();
+        if probes.is_empty() {
+            return Ok(());
+        }
+        let texts: Vec<String> = probes.iter().map(|(_, t)| (*t).to_owned()).collect();
+        let mut dim = None;
+        let fresh = embed_checked(embedder, &texts, &mut dim)?;
+        let same = dim == Some(r.dim)
+            && probes.iter().zip(&fresh).all(|((k, _), v)| {
+                r.vectors
+                    .get(*k)
+                    .is_some_and(|old| dot(old, v) >= 1.0 - PROBE_TOLERANCE)
+            });
+        if same {
+            self.dim = Some(r.dim);
+            self.vectors = r.vectors;
         }
         Ok(())
     }

@@ -31,6 +31,7 @@ mod branch;
 mod bundle;
 mod cache;
 mod catalog;
+mod changes;
 mod engine;
 mod error;
 mod keys;

@@ -6,7 +6,7 @@ use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock, Weak};
-use strata_search::SearchIndex;
+use strata_search::{SearchConfig, SearchIndex};
 use strata_storage::{Database, DatabaseOptions, Durability, PrimitiveRegistry};
 use strata_vector::{IndexConfig, VectorIndexes, VectorStore};
 
@@ -59,6 +59,9 @@ fn open_engines() -> &'static Mutex<HashMap<PathBuf, Weak<Engine>>> {
 /// The subdirectory of a database where vector graph dumps are kept.
 pub const VECTOR_DUMP_DIR: &str = "vector-index";
 
+/// The subdirectory of a database where keyword-index dumps are kept.
+pub const SEARCH_DUMP_DIR: &str = "search-index";
+
 impl Strata {
     /// Opens (or creates) the database in directory `path`. The parent directory must
     /// exist. Opening a directory this process already has open returns the same
@@ -72,7 +75,8 @@ impl Strata {
             return Ok(Strata { engine });
         }
         let dump = Some(db.path().join(VECTOR_DUMP_DIR));
-        let strata = Self::attach(db, options.vector, dump)?;
+        let search_dump = Some(db.path().join(SEARCH_DUMP_DIR));
+        let strata = Self::attach(db, options.vector, dump, search_dump)?;
         reg.insert(key, Arc::downgrade(&strata.engine));
         Ok(strata)
     }
@@ -81,12 +85,17 @@ impl Strata {
     /// dropped. Nothing is synced to disk.
     pub fn cache() -> Result<Strata> {
         let db = Database::open_temporary()?;
-        Self::attach(db, IndexConfig::default(), None)
+        Self::attach(db, IndexConfig::default(), None, None)
     }
 
-    fn attach(db: Database, vector: IndexConfig, dump: Option<PathBuf>) -> Result<Strata> {
+    fn attach(
+        db: Database,
+        vector: IndexConfig,
+        dump: Option<PathBuf>,
+        search_dump: Option<PathBuf>,
+    ) -> Result<Strata> {
         let indexes = VectorIndexes::attach(&db, vector, dump);
-        let search = SearchIndex::attach(&db);
+        let search = SearchIndex::attach_with_dumps(&db, SearchConfig::default(), search_dump);
         let mut registry = PrimitiveRegistry::new();
         registry.register(Box::new(strata_kv::KvPrimitive))?;
         registry.register(Box::new(strata_state::StatePrimitive))?;
@@ -128,7 +137,10 @@ impl Strata {
         &self.engine.registry
     }
 
-    /// Forces all data to disk and writes vector graph dumps.
+    /// Forces all data to disk, then writes vector graph dumps and keyword-index dumps
+    /// (each only for indexes changed since their last dump), so the next open loads
+    /// them instead of re-reading the data. Cost: a few syncs plus writing the changed
+    /// indexes.
     pub fn flush(&self) -> Result<()> {
         self.engine.db.flush()?;
         self.engine
@@ -136,6 +148,7 @@ impl Strata {
             .indexes()
             .persist()
             .map_err(Error::from)?;
+        self.engine.search.persist(&self.engine.db)?;
         Ok(())
     }
 }

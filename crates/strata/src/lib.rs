@@ -27,7 +27,7 @@ mod engine;
 mod error;
 mod session;
 
-pub use engine::{OpenOptions, Strata, VECTOR_DUMP_DIR};
+pub use engine::{OpenOptions, Strata, SEARCH_DUMP_DIR, VECTOR_DUMP_DIR};
 pub use error::{Error, Result};
 pub use session::{BranchDetails, DatabaseInfo, Session, TxnInfo, Written};
 

@@ -1580,7 +1580,8 @@ impl Strata {
         }))
     }
 
-    /// Force every write to disk (fsync) and save the vector index graphs.
+    /// Force every write to disk (fsync) and save the derived indexes (vector graphs,
+    /// keyword indexes) so the next open loads them instead of rebuilding.
     #[pyo3(signature = ())]
     fn flush(&self, py: Python<'_>) -> PyResult<()> {
         self.run(py, |s| s.flush())

@@ -324,7 +324,8 @@ class Strata:
     def info(self) -> DatabaseInfo:
         """Version, uptime, branch count, total keys."""
     def flush(self) -> None:
-        """Force every write to disk."""
+        """Force every write to disk (fsync) and save the derived indexes (vector
+        graphs, keyword indexes) so the next open loads them instead of rebuilding."""
     def compact(self) -> None:
         """Run a major compaction."""
 

@@ -1,20 +1,31 @@
 //! The in-memory index of one collection: a dense arena of vectors addressed by point
 //! id, exact (flat) search, and an HNSW graph once the collection is large.
 //!
+//! The HNSW graph exists twice: hnsw_rs's graph (`graph`), which builds it and takes
+//! further insertions, and a flat copy of its neighbour lists (`flat`, see
+//! `flat.rs`), which answers every search with distances read from this index's
+//! own arena. After a load from a dump only the flat copy is read; hnsw_rs's graph
+//! stays on disk (`graph_source`) until the first insertion needs it.
+//!
 //! Invariants:
 //! - Point ids index `slots`, `data` (`dim` floats each) and `inv_norm`.
 //! - Flat mode (no graph): every slot is live; a delete moves the last slot into the
 //!   hole, so there are no tombstones.
-//! - HNSW mode: slots are append-only; an update or delete marks the old slot dead
-//!   (a tombstone the graph search filters out) and an update appends a new slot.
-//!   Slots not yet in the graph are listed in `pending` and scored exactly at search
-//!   time until [`VectorIndex::maintain`] inserts them. When tombstones exceed
-//!   [`IndexConfig::max_tombstone_ratio`] of all slots, the graph is rebuilt from
-//!   the live slots, so recall does not decay under churn.
+//! - HNSW mode (`flat` is `Some`): slots are append-only; an update or delete marks
+//!   the old slot dead (a tombstone the search walks through but never returns) and
+//!   an update appends a new slot. Slots not yet in the graph are listed in
+//!   `pending` and scored exactly at search time until [`VectorIndex::maintain`]
+//!   inserts them into hnsw_rs's graph and extracts a new flat copy. When tombstones
+//!   exceed [`IndexConfig::max_tombstone_ratio`] of all slots, the graph is rebuilt
+//!   from the live slots, so recall does not decay under churn.
+//! - `flat` is always extracted from hnsw_rs's current graph: from `graph` when it is
+//!   loaded, else from the files `graph_source` names (exactly one of the two is
+//!   `Some` in HNSW mode).
 
-use crate::dump::{self, Manifest, ManifestEntry};
+use crate::dump::{self, GraphPart, GraphSource, Manifest, ManifestEntry};
 use crate::error::{Result, VectorError};
 use crate::filter::MetadataFilter;
+use crate::flat::FlatGraph;
 use crate::graph::{Graph, HnswParams};
 use crate::kernels;
 use crate::metric::Metric;
@@ -223,7 +234,13 @@ pub struct VectorIndex {
     slots: Vec<Slot>,
     by_key: HashMap<String, u32>,
     live: usize,
+    /// hnsw_rs's graph, when in memory.
     graph: Option<Graph>,
+    /// hnsw_rs's graph on disk, when `flat` was loaded from a dump and `graph` is not
+    /// loaded yet.
+    graph_source: Option<GraphSource>,
+    /// The searchable copy of the graph; `Some` exactly in HNSW mode.
+    flat: Option<FlatGraph>,
     pending: Vec<u32>,
 }
 
@@ -265,6 +282,8 @@ impl VectorIndex {
             by_key: HashMap::new(),
             live: 0,
             graph: None,
+            graph_source: None,
+            flat: None,
             pending: Vec::new(),
         })
     }
@@ -299,9 +318,17 @@ impl VectorIndex {
         self.by_key.contains_key(key)
     }
 
+    /// Whether hnsw_rs's own graph is in memory. It is only needed to insert into the
+    /// graph: an index loaded from a dump searches its flat copy and leaves hnsw_rs's
+    /// graph on disk until the first insertion (more than
+    /// [`IndexConfig::max_pending`] new vectors, or a maintenance pass) loads it.
+    pub fn graph_builder_loaded(&self) -> bool {
+        self.graph.is_some()
+    }
+
     /// Flat or HNSW.
     pub fn index_type(&self) -> IndexType {
-        if self.graph.is_some() {
+        if self.flat.is_some() {
             IndexType::Hnsw
         } else {
             IndexType::Flat
@@ -309,8 +336,8 @@ impl VectorIndex {
     }
 
     /// An estimate of the heap memory held: vectors, norms, keys, metadata, the key
-    /// map, and the graph (which keeps its own copy of every vector). Cost: walks all
-    /// keys and metadata.
+    /// map, the flat graph, and hnsw_rs's graph when loaded (which keeps its own copy
+    /// of every vector). Cost: walks all keys and metadata.
     pub fn memory_bytes(&self) -> usize {
         let slots: usize = self
             .slots
@@ -332,6 +359,7 @@ impl VectorIndex {
             + map
             + self.pending.capacity() * 4
             + self.graph.as_ref().map_or(0, |g| g.memory_bytes(self.dim))
+            + self.flat.as_ref().map_or(0, FlatGraph::memory_bytes)
     }
 
     fn vector(&self, pid: u32) -> &[f32] {
@@ -339,15 +367,15 @@ impl VectorIndex {
         &self.data[start..start + self.dim]
     }
 
-    /// The vector as handed to the graph: unit-normalised for cosine.
-    fn prepared(&self, pid: u32) -> Vec<f32> {
+    /// Appends the vector as handed to the graph (unit-normalised for cosine).
+    fn push_prepared(&self, pid: u32, out: &mut Vec<f32>) {
         let v = self.vector(pid);
         match self.metric {
             Metric::Cosine => {
                 let s = self.inv_norm[pid as usize];
-                v.iter().map(|x| x * s).collect()
+                out.extend(v.iter().map(|x| x * s));
             }
-            _ => v.to_vec(),
+            _ => out.extend_from_slice(v),
         }
     }
 
@@ -405,7 +433,7 @@ impl VectorIndex {
         metadata: Option<Value>,
         version: u64,
     ) {
-        if self.graph.is_none() {
+        if self.flat.is_none() {
             if let Some(&pid) = self.by_key.get(key) {
                 let start = pid as usize * self.dim;
                 self.data[start..start + self.dim].copy_from_slice(vector);
@@ -440,7 +468,7 @@ impl VectorIndex {
     /// Removes `key`; returns whether it was present. Cost: O(dim) in flat mode (the
     /// last vector moves into the hole), O(1) in HNSW mode (a tombstone).
     pub fn remove(&mut self, key: &str) -> bool {
-        if self.graph.is_some() {
+        if self.flat.is_some() {
             let existed = self.kill(key);
             self.maintain_if_due();
             return existed;
@@ -469,7 +497,7 @@ impl VectorIndex {
     /// Whether [`VectorIndex::maintain`] has work to do.
     pub fn needs_maintenance(&self) -> bool {
         let c = &self.config;
-        match &self.graph {
+        match &self.flat {
             None => self.live >= c.hnsw_threshold,
             Some(_) => {
                 self.live < c.hnsw_threshold / 2
@@ -487,11 +515,13 @@ impl VectorIndex {
 
     /// Does due work: builds the graph when the collection reaches the HNSW
     /// threshold, drops it below half the threshold, rebuilds it when tombstones
-    /// exceed the ratio, and inserts pending vectors. Cost: a graph build is about
-    /// `n * ef_construction * M` distance evaluations (seconds for 20k x 384).
+    /// exceed the ratio, and inserts pending vectors (loading hnsw_rs's graph from
+    /// its dump first if needed, then extracting a new flat copy). Cost: a graph
+    /// build is about `n * ef_construction * M` distance evaluations (seconds for
+    /// 20k x 384); an extraction is O(points + edges), ~50 ms per 100k points.
     pub fn maintain(&mut self) {
         let c = &self.config;
-        match &self.graph {
+        match &self.flat {
             None if self.live >= c.hnsw_threshold => self.rebuild(true),
             None => {}
             Some(_) if self.live < c.hnsw_threshold / 2 => self.rebuild(false),
@@ -504,22 +534,62 @@ impl VectorIndex {
         }
     }
 
-    /// Inserts all pending vectors into the graph.
+    /// Inserts all pending live vectors into the graph and re-extracts the flat copy.
     fn flush_pending(&mut self) {
-        let Some(graph) = &self.graph else { return };
+        if self.flat.is_none() {
+            return;
+        }
         let pids: Vec<u32> = std::mem::take(&mut self.pending)
             .into_iter()
             .filter(|&p| self.slots[p as usize].live)
             .collect();
-        let vectors: Vec<Vec<f32>> = pids.iter().map(|&p| self.prepared(p)).collect();
-        let items: Vec<(&[f32], usize)> = vectors
-            .iter()
-            .zip(&pids)
-            .map(|(v, &p)| (v.as_slice(), p as usize))
-            .collect();
-        graph.insert(&items);
-        for p in pids {
+        if pids.is_empty() {
+            return;
+        }
+        if self.graph.is_none() {
+            let loaded = self
+                .graph_source
+                .take()
+                .map(|src| dump::load_graph(&src, self.metric));
+            match loaded {
+                Some(Ok(g)) => self.graph = Some(g),
+                // Missing or damaged files: the flat copy alone cannot grow, so
+                // build a new graph from every live vector (pending ones included).
+                _ => return self.rebuild(true),
+            }
+        }
+        self.insert_into_graph(&pids);
+        self.extract();
+    }
+
+    /// Inserts `pids` (live, not yet in the graph) into hnsw_rs's graph, in chunks so
+    /// the prepared copies handed to it stay small (hnsw_rs keeps its own copy).
+    fn insert_into_graph(&mut self, pids: &[u32]) {
+        const CHUNK: usize = 4096;
+        let Some(graph) = &self.graph else { return };
+        let mut buf = Vec::with_capacity(CHUNK.min(pids.len()) * self.dim);
+        for chunk in pids.chunks(CHUNK) {
+            buf.clear();
+            for &p in chunk {
+                self.push_prepared(p, &mut buf);
+            }
+            let items: Vec<(&[f32], usize)> = buf
+                .chunks_exact(self.dim)
+                .zip(chunk)
+                .map(|(v, &p)| (v, p as usize))
+                .collect();
+            graph.insert(&items);
+        }
+        for &p in pids {
             self.slots[p as usize].in_graph = true;
+        }
+    }
+
+    /// Replaces the flat copy with a fresh extraction of the loaded graph.
+    fn extract(&mut self) {
+        if let Some(graph) = &self.graph {
+            self.flat = Some(graph.extract(self.slots.len()));
+            self.graph_source = None;
         }
     }
 
@@ -531,6 +601,8 @@ impl VectorIndex {
         self.by_key.clear();
         self.pending.clear();
         self.graph = None;
+        self.graph_source = None;
+        self.flat = None;
         self.data.reserve(self.live * self.dim);
         for (pid, mut slot) in old_slots.into_iter().enumerate() {
             if !slot.live {
@@ -544,10 +616,12 @@ impl VectorIndex {
             slot.in_graph = false;
             self.slots.push(slot);
         }
+        drop(old_data);
         if with_graph {
             self.graph = Some(Graph::new(self.metric, self.slots.len(), &self.config.hnsw));
-            self.pending = (0..self.slots.len() as u32).collect();
-            self.flush_pending();
+            let pids: Vec<u32> = (0..self.slots.len() as u32).collect();
+            self.insert_into_graph(&pids);
+            self.extract();
         }
     }
 
@@ -579,7 +653,7 @@ impl VectorIndex {
         if k == 0 || self.live == 0 {
             return Ok(Vec::new());
         }
-        let graph = match &self.graph {
+        let flat = match &self.flat {
             Some(g) if metric == self.metric => g,
             _ => return Ok(self.exact(&q, k, filter, metric, None)),
         };
@@ -597,24 +671,17 @@ impl VectorIndex {
             }
             eligible = matches.len();
         }
-        let keep = |id: usize| {
-            self.slots.get(id).is_some_and(|s| {
-                s.live && s.in_graph && filter.is_none_or(|f| f.matches(s.metadata.as_ref()))
-            })
+        // Deleted and filtered-out points are walked through but never returned.
+        let keep = |id: u32| {
+            let s = &self.slots[id as usize];
+            s.live && filter.is_none_or(|f| f.matches(s.metadata.as_ref()))
         };
+        let dist = |id: u32| -self.raw_score(&q, id, metric);
         let mut ef = self.config.hnsw.ef_search.max(k);
         loop {
             let mut top = TopK::new(k);
-            // Deleted points are dropped below (`keep`); only a metadata filter runs
-            // inside the traversal (see `Graph::search` for why).
-            let in_traversal: Option<&dyn Fn(usize) -> bool> = match filter {
-                Some(_) => Some(&keep),
-                None => None,
-            };
-            for id in graph.search(&q, ef, in_traversal) {
-                if keep(id) {
-                    top.push(self.raw_score(&q, id as u32, metric), id as u32);
-                }
+            for (d, id) in flat.search(ef, &dist, &keep) {
+                top.push(-d, id);
             }
             for &pid in &self.pending {
                 let s = &self.slots[pid as usize];
@@ -706,8 +773,17 @@ impl VectorIndex {
     /// in flat mode. Vectors still pending are left out; a load re-inserts them.
     /// Cost: the graph's size in sequential I/O (~45 MB for 20k x 384).
     pub fn dump(&self, dir: &Path, commit_version: u64) -> Result<bool> {
-        let Some(graph) = &self.graph else {
+        let Some(flat) = &self.flat else {
             return Ok(false);
+        };
+        let part = match (&self.graph, &self.graph_source) {
+            (Some(g), _) => GraphPart::Loaded(g),
+            (None, Some(src)) => GraphPart::OnDisk(src),
+            (None, None) => {
+                return Err(VectorError::Dump(
+                    "HNSW index has neither a graph nor its dump".into(),
+                ))
+            }
         };
         let entries = self
             .slots
@@ -727,7 +803,7 @@ impl VectorIndex {
             slot_count: self.slots.len(),
             entries,
         };
-        dump::write(dir, graph, &manifest)?;
+        dump::write(dir, part, flat, &manifest)?;
         Ok(true)
     }
 
@@ -763,7 +839,7 @@ impl VectorIndex {
             }
         };
         let status = match dump::read(dump_dir, metric, dim) {
-            Ok(Some((manifest, graph))) => index.adopt_dump(manifest, graph, records),
+            Ok(Some((manifest, flat, source))) => index.adopt_dump(manifest, flat, source, records),
             Ok(None) => {
                 index.fill_and_build(records);
                 DumpStatus::Missing
@@ -794,7 +870,8 @@ impl VectorIndex {
     fn adopt_dump(
         &mut self,
         manifest: Manifest,
-        graph: Graph,
+        flat: FlatGraph,
+        source: GraphSource,
         records: Vec<IndexRecord>,
     ) -> DumpStatus {
         let n = manifest.slot_count;
@@ -815,7 +892,8 @@ impl VectorIndex {
             .into_iter()
             .map(|e| (e.key, (e.pid, e.version)))
             .collect();
-        self.graph = Some(graph);
+        self.flat = Some(flat);
+        self.graph_source = Some(source);
         let mut reused = 0;
         let mut stale = 0;
         let mut fresh = Vec::new();

@@ -61,6 +61,7 @@
 mod dump;
 mod error;
 mod filter;
+mod flat;
 mod graph;
 mod index;
 mod kernels;

@@ -380,7 +380,7 @@ fn dump_round_trip_and_stale_detection() -> R {
         "{status:?}"
     );
 
-    // Wrong metric or a damaged file: rejected, rebuilt from records.
+    // Wrong metric or a damaged flat graph: rejected, rebuilt from records.
     let (_, status) = VectorIndex::load(
         "t",
         12,
@@ -390,11 +390,12 @@ fn dump_round_trip_and_stale_detection() -> R {
         Some(&path),
     )?;
     assert!(matches!(status, DumpStatus::Rejected(_)), "{status:?}");
-    let graph = path.join("graph.hnsw.graph");
-    let mut bytes = std::fs::read(&graph)?;
+    let flat = path.join("flat");
+    let pristine = std::fs::read(&flat)?;
+    let mut bytes = pristine.clone();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0xff;
-    std::fs::write(&graph, bytes)?;
+    std::fs::write(&flat, bytes)?;
     let (rebuilt, status) = VectorIndex::load(
         "t",
         12,
@@ -408,6 +409,40 @@ fn dump_round_trip_and_stale_detection() -> R {
         "{status:?}"
     );
     assert_eq!(rebuilt.len(), n);
+    std::fs::write(&flat, pristine)?;
+
+    // A damaged hnsw_rs file is not read at load (searches use the flat graph); it
+    // is detected when the graph must grow, and the graph is rebuilt.
+    let graph = path.join("graph.hnsw.graph");
+    let mut bytes = std::fs::read(&graph)?;
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&graph, bytes)?;
+    let (mut lazy, status) = VectorIndex::load(
+        "t",
+        12,
+        Metric::Cosine,
+        cfg.clone(),
+        records(&data, 3),
+        Some(&path),
+    )?;
+    assert!(
+        matches!(status, DumpStatus::Loaded { stale: 0, .. }),
+        "{status:?}"
+    );
+    assert!(!lazy.graph_builder_loaded());
+    for _ in 0..5 {
+        let q = rng.vector(12);
+        assert_eq!(index.search(&q, 10, None)?, lazy.search(&q, 10, None)?);
+    }
+    let extra = clustered(&mut rng, cfg.max_pending + 1, 12, 10);
+    for (i, v) in extra.iter().enumerate() {
+        lazy.upsert(&format!("x{i}"), v, None, 30)?;
+    }
+    assert!(lazy.graph_builder_loaded());
+    assert_eq!(lazy.len(), n + extra.len());
+    assert_eq!(lazy.tombstones(), 0, "rebuilt from live vectors");
+    assert_eq!(lazy.search(&extra[3], 1, None)?[0].key, "x3");
 
     // Small collections never use dumps.
     let (_, status) = VectorIndex::load(

@@ -104,6 +104,8 @@ struct Scratch {
     candidates: BinaryHeap<std::cmp::Reverse<Cand>>,
     /// Max-heap of the best kept points (the worst on top).
     results: BinaryHeap<Cand>,
+    /// Unvisited neighbours of the point being expanded.
+    fresh: Vec<u32>,
 }
 
 thread_local! {
@@ -113,6 +115,7 @@ thread_local! {
             stamp: 0,
             candidates: BinaryHeap::new(),
             results: BinaryHeap::new(),
+            fresh: Vec::new(),
         })
     };
 }
@@ -217,7 +220,9 @@ impl FlatGraph {
     /// Up to `ef` points passing `keep`, nearest first, as `(distance, id)`.
     ///
     /// `dist(id)` is the distance from the query to point `id` (lower is nearer); it
-    /// is called once per visited point. The upper layers are descended greedily;
+    /// is called once per visited point. `touch(id)` is called just before, for all
+    /// of a point's unvisited neighbours at once, so the caller can prefetch their
+    /// vectors. The upper layers are descended greedily;
     /// layer 0 is searched with a candidate queue and a result set of size `ef`, and
     /// the search stops when the nearest unexpanded candidate is farther than the
     /// worst of `ef` results (the HNSW early exit). Points failing `keep` (deleted,
@@ -229,6 +234,7 @@ impl FlatGraph {
         ef: usize,
         dist: impl Fn(u32) -> f32,
         keep: impl Fn(u32) -> bool,
+        touch: impl Fn(u32),
     ) -> Vec<(f32, u32)> {
         if self.slot_count == 0 {
             return Vec::new();
@@ -274,10 +280,15 @@ impl FlatGraph {
                 let Some(local) = layer0.local(true, c.id) else {
                     continue;
                 };
+                let mut fresh = std::mem::take(&mut s.fresh);
+                fresh.clear();
                 for &n in layer0.list(local) {
-                    if !s.visit(n) {
-                        continue;
+                    if s.visit(n) {
+                        touch(n);
+                        fresh.push(n);
                     }
+                }
+                for &n in &fresh {
                     let d = dist(n);
                     let bound = s.results.peek().map_or(f32::INFINITY, |w| w.d);
                     if s.results.len() < ef || d < bound {
@@ -290,6 +301,7 @@ impl FlatGraph {
                         }
                     }
                 }
+                s.fresh = fresh;
             }
             let mut out: Vec<(f32, u32)> = s.results.drain().map(|c| (c.d, c.id)).collect();
             out.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
@@ -471,13 +483,13 @@ mod tests {
     fn search_finds_nearest_and_respects_keep() {
         let g = line();
         let dist = |q: f32| move |id: u32| (id as f32 - q).abs();
-        let got = g.search(3, dist(2.2), |_| true);
+        let got = g.search(3, dist(2.2), |_| true, |_| {});
         assert_eq!(got.iter().map(|x| x.1).collect::<Vec<_>>(), vec![2, 3, 1]);
         // Odd points rejected: still traversed, never returned.
-        let got = g.search(2, dist(2.2), |id| id % 2 == 0);
+        let got = g.search(2, dist(2.2), |id| id % 2 == 0, |_| {});
         assert_eq!(got.iter().map(|x| x.1).collect::<Vec<_>>(), vec![2, 4]);
         // Ids 10 and 11 are outside the graph: never reached.
-        let got = g.search(20, dist(11.0), |_| true);
+        let got = g.search(20, dist(11.0), |_| true, |_| {});
         assert_eq!(got.len(), 10);
         assert_eq!(got[0].1, 9);
     }

@@ -677,10 +677,11 @@ impl VectorIndex {
             s.live && filter.is_none_or(|f| f.matches(s.metadata.as_ref()))
         };
         let dist = |id: u32| -self.raw_score(&q, id, metric);
+        let touch = |id: u32| kernels::prefetch(self.vector(id));
         let mut ef = self.config.hnsw.ef_search.max(k);
         loop {
             let mut top = TopK::new(k);
-            for (d, id) in flat.search(ef, &dist, &keep) {
+            for (d, id) in flat.search(ef, dist, keep, touch) {
                 top.push(-d, id);
             }
             for &pid in &self.pending {

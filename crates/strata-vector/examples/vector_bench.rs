@@ -2,7 +2,8 @@
 //! centres, cosine): exact QPS, HNSW build and dump time, then per ef a load from
 //! the dump and its QPS and recall@10, and the cost of growing a loaded index.
 //!
-//! Run in release: `cargo run --release -p strata-vector --example vector_bench [n] [dim]`.
+//! Run in release: `cargo run --release -p strata-vector --example vector_bench [n] [dim]
+//! [dump dir]`.
 
 use std::time::Instant;
 use strata_vector::{DumpStatus, HnswParams, IndexConfig, IndexRecord, Metric, VectorIndex};
@@ -83,26 +84,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         ..IndexConfig::default()
     };
+    // A third argument names a dump directory to reuse across runs (built if absent).
     let dir = tempfile::tempdir()?;
-    let dump = dir.path().join("graph");
-    let t = Instant::now();
-    let (built, _) = VectorIndex::load(
-        "bench",
-        dim,
-        Metric::Cosine,
-        cfg(128),
-        records.clone(),
-        Some(&dump),
-    )?;
-    println!(
-        "hnsw build {:.1} s (M=16, ef_c=200, 2 threads), ~{} MB",
-        t.elapsed().as_secs_f64(),
-        built.memory_bytes() / 1_000_000
-    );
-    let t = Instant::now();
-    built.dump(&dump, 1)?;
-    println!("dump {:.2} s", t.elapsed().as_secs_f64());
-    drop(built);
+    let dump = std::env::args()
+        .nth(3)
+        .map_or_else(|| dir.path().join("graph"), std::path::PathBuf::from);
+    if !dump.join("manifest").exists() {
+        let t = Instant::now();
+        let (built, _) = VectorIndex::load(
+            "bench",
+            dim,
+            Metric::Cosine,
+            cfg(128),
+            records.clone(),
+            Some(&dump),
+        )?;
+        println!(
+            "hnsw build {:.1} s (M=16, ef_c=200, 2 threads), ~{} MB",
+            t.elapsed().as_secs_f64(),
+            built.memory_bytes() / 1_000_000
+        );
+        let t = Instant::now();
+        built.dump(&dump, 1)?;
+        println!("dump {:.2} s", t.elapsed().as_secs_f64());
+    }
     for ef in [16usize, 32, 64, 128, 256] {
         let t = Instant::now();
         let (hnsw, status) = VectorIndex::load(

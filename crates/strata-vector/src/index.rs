@@ -165,7 +165,6 @@ struct Slot {
     key: String,
     metadata: Option<Value>,
     version: u64,
-    live: bool,
     in_graph: bool,
 }
 
@@ -232,6 +231,9 @@ pub struct VectorIndex {
     data: Vec<f32>,
     inv_norm: Vec<f32>,
     slots: Vec<Slot>,
+    /// `alive[pid]`: whether slot `pid` is live (not a tombstone). Kept apart from
+    /// `slots` so the graph search's check reads one byte, not a 100-byte slot.
+    alive: Vec<bool>,
     by_key: HashMap<String, u32>,
     live: usize,
     /// hnsw_rs's graph, when in memory.
@@ -279,6 +281,7 @@ impl VectorIndex {
             data: Vec::new(),
             inv_norm: Vec::new(),
             slots: Vec::new(),
+            alive: Vec::new(),
             by_key: HashMap::new(),
             live: 0,
             graph: None,
@@ -394,9 +397,9 @@ impl VectorIndex {
             key: key.to_owned(),
             metadata,
             version,
-            live: true,
             in_graph: false,
         });
+        self.alive.push(true);
         self.by_key.insert(key.to_owned(), pid);
         self.live += 1;
         pid
@@ -458,9 +461,8 @@ impl VectorIndex {
         let Some(pid) = self.by_key.remove(key) else {
             return false;
         };
-        let slot = &mut self.slots[pid as usize];
-        slot.live = false;
-        slot.metadata = None;
+        self.alive[pid as usize] = false;
+        self.slots[pid as usize].metadata = None;
         self.live -= 1;
         true
     }
@@ -483,10 +485,12 @@ impl VectorIndex {
             head[pid * self.dim..(pid + 1) * self.dim].copy_from_slice(&tail[..self.dim]);
             self.inv_norm[pid] = self.inv_norm[last];
             self.slots.swap(pid, last);
+            self.alive.swap(pid, last);
             let moved = self.slots[pid].key.clone();
             self.by_key.insert(moved, pid as u32);
         }
         self.slots.pop();
+        self.alive.pop();
         self.inv_norm.pop();
         self.data.truncate(last * self.dim);
         self.live -= 1;
@@ -541,7 +545,7 @@ impl VectorIndex {
         }
         let pids: Vec<u32> = std::mem::take(&mut self.pending)
             .into_iter()
-            .filter(|&p| self.slots[p as usize].live)
+            .filter(|&p| self.alive[p as usize])
             .collect();
         if pids.is_empty() {
             return;
@@ -593,19 +597,17 @@ impl VectorIndex {
         }
     }
 
-    /// Compacts live slots to dense ids and, if `with_graph`, builds a new graph.
-    fn rebuild(&mut self, with_graph: bool) {
+    /// Moves the live slots to dense ids `0..live`, dropping tombstones. Cost: a copy
+    /// of the live vectors.
+    fn compact(&mut self) {
         let old_slots = std::mem::take(&mut self.slots);
         let old_data = std::mem::take(&mut self.data);
         let old_norm = std::mem::take(&mut self.inv_norm);
+        let old_alive = std::mem::take(&mut self.alive);
         self.by_key.clear();
-        self.pending.clear();
-        self.graph = None;
-        self.graph_source = None;
-        self.flat = None;
         self.data.reserve(self.live * self.dim);
-        for (pid, mut slot) in old_slots.into_iter().enumerate() {
-            if !slot.live {
+        for (pid, slot) in old_slots.into_iter().enumerate() {
+            if !old_alive[pid] {
                 continue;
             }
             let new = self.slots.len() as u32;
@@ -613,10 +615,24 @@ impl VectorIndex {
                 .extend_from_slice(&old_data[pid * self.dim..(pid + 1) * self.dim]);
             self.inv_norm.push(old_norm[pid]);
             self.by_key.insert(slot.key.clone(), new);
-            slot.in_graph = false;
             self.slots.push(slot);
+            self.alive.push(true);
         }
-        drop(old_data);
+    }
+
+    /// Compacts live slots to dense ids (skipped when there is no tombstone, e.g. on
+    /// a first build) and, if `with_graph`, builds a new graph.
+    fn rebuild(&mut self, with_graph: bool) {
+        self.pending.clear();
+        self.graph = None;
+        self.graph_source = None;
+        self.flat = None;
+        if self.tombstones() > 0 {
+            self.compact();
+        }
+        for slot in &mut self.slots {
+            slot.in_graph = false;
+        }
         if with_graph {
             self.graph = Some(Graph::new(self.metric, self.slots.len(), &self.config.hnsw));
             let pids: Vec<u32> = (0..self.slots.len() as u32).collect();
@@ -662,7 +678,7 @@ impl VectorIndex {
             let limit = (self.config.selective_filter_ratio * self.live as f64) as usize;
             let mut matches = Vec::new();
             for (pid, s) in self.slots.iter().enumerate() {
-                if s.live && f.matches(s.metadata.as_ref()) {
+                if self.alive[pid] && f.matches(s.metadata.as_ref()) {
                     matches.push(pid as u32);
                 }
             }
@@ -673,11 +689,14 @@ impl VectorIndex {
         }
         // Deleted and filtered-out points are walked through but never returned.
         let keep = |id: u32| {
-            let s = &self.slots[id as usize];
-            s.live && filter.is_none_or(|f| f.matches(s.metadata.as_ref()))
+            self.alive[id as usize]
+                && filter.is_none_or(|f| f.matches(self.slots[id as usize].metadata.as_ref()))
         };
         let dist = |id: u32| -self.raw_score(&q, id, metric);
-        let touch = |id: u32| kernels::prefetch(self.vector(id));
+        let touch = |id: u32| {
+            kernels::prefetch(self.vector(id));
+            kernels::prefetch(&self.inv_norm[id as usize..id as usize + 1]);
+        };
         let mut ef = self.config.hnsw.ef_search.max(k);
         loop {
             let mut top = TopK::new(k);
@@ -686,7 +705,8 @@ impl VectorIndex {
             }
             for &pid in &self.pending {
                 let s = &self.slots[pid as usize];
-                if s.live && filter.is_none_or(|f| f.matches(s.metadata.as_ref())) {
+                if self.alive[pid as usize] && filter.is_none_or(|f| f.matches(s.metadata.as_ref()))
+                {
                     top.push(self.raw_score(&q, pid, metric), pid);
                 }
             }
@@ -732,7 +752,7 @@ impl VectorIndex {
             }
             None => {
                 for (pid, s) in self.slots.iter().enumerate() {
-                    if s.live && filter.is_none_or(|f| f.matches(s.metadata.as_ref())) {
+                    if self.alive[pid] && filter.is_none_or(|f| f.matches(s.metadata.as_ref())) {
                         top.push(self.raw_score(q, pid as u32, metric), pid as u32);
                     }
                 }
@@ -790,7 +810,7 @@ impl VectorIndex {
             .slots
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.live && s.in_graph)
+            .filter(|&(pid, s)| self.alive[pid] && s.in_graph)
             .map(|(pid, s)| ManifestEntry {
                 pid: pid as u32,
                 version: s.version,
@@ -883,11 +903,11 @@ impl VectorIndex {
                 key: String::new(),
                 metadata: None,
                 version: 0,
-                live: false,
                 in_graph: true,
             };
             n
         ];
+        self.alive = vec![false; n];
         let dumped: HashMap<String, (u32, u64)> = manifest
             .entries
             .into_iter()
@@ -909,9 +929,9 @@ impl VectorIndex {
                         key: r.key.clone(),
                         metadata: r.metadata,
                         version: r.version,
-                        live: true,
                         in_graph: true,
                     };
+                    self.alive[p] = true;
                     self.by_key.insert(r.key, pid);
                     self.live += 1;
                     reused += 1;

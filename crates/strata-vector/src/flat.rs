@@ -27,6 +27,7 @@
 //! ```
 
 use crate::error::{Result, VectorError};
+use crate::kernels;
 use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -280,6 +281,11 @@ impl FlatGraph {
                 let Some(local) = layer0.local(true, c.id) else {
                     continue;
                 };
+                // The next candidate to expand is most likely the current best: start
+                // loading its neighbour list while this one is scored.
+                if let Some(next) = s.candidates.peek().and_then(|n| layer0.local(true, n.0.id)) {
+                    kernels::prefetch(layer0.list(next));
+                }
                 let mut fresh = std::mem::take(&mut s.fresh);
                 fresh.clear();
                 for &n in layer0.list(local) {

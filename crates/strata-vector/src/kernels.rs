@@ -95,11 +95,11 @@ pub fn l2_sq(a: &[f32], b: &[f32]) -> f32 {
     l2_sq_body(a, b)
 }
 
-/// Hints the CPU to start loading the first cache lines of `a` (a vector about to be
-/// scored), so several vectors' memory latencies overlap. A no-op off x86-64.
-/// Cost: a few instructions; never faults.
+/// Hints the CPU to start loading the first two cache lines of `a` (a vector about
+/// to be scored, or a neighbour list about to be read), so several memory latencies
+/// overlap. A no-op off x86-64. Cost: a few instructions; never faults.
 #[inline]
-pub fn prefetch(a: &[f32]) {
+pub fn prefetch<T>(a: &[T]) {
     #[cfg(target_arch = "x86_64")]
     avx2::prefetch(a);
     #[cfg(not(target_arch = "x86_64"))]
@@ -234,18 +234,20 @@ mod avx2 {
 
     /// Prefetches the first two cache lines of `a` (and no further than its end).
     #[inline]
-    pub(super) fn prefetch(a: &[f32]) {
+    pub(super) fn prefetch<T>(a: &[T]) {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        if a.is_empty() {
+        let bytes = std::mem::size_of_val(a);
+        if bytes == 0 {
             return;
         }
+        let p = a.as_ptr().cast::<i8>();
         // SAFETY: SSE is baseline on x86-64, and a prefetch is only a hint: it never
         // faults and reads nothing into the program's state. Both addresses are
         // inside `a`.
         unsafe {
-            _mm_prefetch::<_MM_HINT_T0>(a.as_ptr().cast());
-            if a.len() > 16 {
-                _mm_prefetch::<_MM_HINT_T0>(a[16..].as_ptr().cast());
+            _mm_prefetch::<_MM_HINT_T0>(p);
+            if bytes > 64 {
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
             }
         }
     }

@@ -695,10 +695,7 @@ impl VectorIndex {
                 && filter.is_none_or(|f| f.matches(self.slots[id as usize].metadata.as_ref()))
         };
         let dist = |id: u32| -self.raw_score(&q, id, metric);
-        let touch = |id: u32| {
-            kernels::prefetch(self.vector(id));
-            kernels::prefetch(&self.inv_norm[id as usize..id as usize + 1]);
-        };
+        let touch = |id: u32| kernels::prefetch(self.vector(id));
         let mut ef = self.config.hnsw.ef_search.max(k);
         loop {
             let mut top = TopK::new(k);

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{clustered, recall, Rng};
+use common::{clustered, mixture, recall, Rng};
 use strata_vector::{
     DumpStatus, HnswParams, IndexConfig, IndexRecord, IndexType, Metric, VectorIndex,
 };
@@ -54,8 +54,8 @@ fn recall_against_exact_on_random_and_clustered_vectors() -> R {
     let mut rng = Rng(11);
     let uniform: Vec<Vec<f32>> = (0..n).map(|_| rng.vector(12)).collect();
     let uniform_q: Vec<Vec<f32>> = (0..50).map(|_| rng.vector(12)).collect();
-    let clustered_data = clustered(&mut rng, n, 32, 30);
-    let clustered_q = clustered(&mut rng, 50, 32, 30);
+    let mut clustered_data = clustered(&mut rng, n + 50, 32, 30);
+    let clustered_q = clustered_data.split_off(n);
     for (name, data, queries, metric) in [
         ("uniform/euclidean", &uniform, &uniform_q, Metric::Euclidean),
         ("uniform/cosine", &uniform, &uniform_q, Metric::Cosine),
@@ -88,9 +88,10 @@ fn recall_stays_up_when_the_same_keys_are_upserted_five_times() -> R {
     let dim = 16;
     let mut rng = Rng(21);
     let mut index = VectorIndex::new("t", dim, Metric::Cosine, config(500 / SCALE))?;
-    let queries = clustered(&mut rng, 40, dim, 25);
+    let centres: Vec<Vec<f32>> = (0..25).map(|_| rng.vector(dim)).collect();
+    let queries = mixture(&mut rng, &centres, 40);
     for round in 0..5u64 {
-        let fresh = clustered(&mut rng, n, dim, 25);
+        let fresh = mixture(&mut rng, &centres, n);
         for (i, v) in fresh.iter().enumerate() {
             index.upsert(&format!("k{i}"), v, None, round + 1)?;
         }

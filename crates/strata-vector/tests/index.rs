@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{clustered, recall, Rng};
+use common::{clustered, mixture, recall, Rng};
 use indexmap::IndexMap;
 use strata_storage::Value;
 use strata_vector::{
@@ -208,12 +208,13 @@ fn hnsw_recall_survives_churn() -> R {
     let n = 2000 / SCALE;
     let dim = 24;
     let mut index = VectorIndex::new("t", dim, Metric::Cosine, small_hnsw())?;
-    let mut vectors = clustered(&mut rng, n, dim, 40);
+    let centres: Vec<Vec<f32>> = (0..40).map(|_| rng.vector(dim)).collect();
+    let mut vectors = mixture(&mut rng, &centres, n);
     for (i, v) in vectors.iter().enumerate() {
         index.upsert(&format!("k{i}"), v, None, 1)?;
     }
     assert_eq!(index.index_type(), IndexType::Hnsw);
-    let queries: Vec<Vec<f32>> = clustered(&mut rng, 30, dim, 40);
+    let queries: Vec<Vec<f32>> = mixture(&mut rng, &centres, 30);
     let measure = |index: &VectorIndex| -> strata_vector::Result<f64> {
         let mut total = 0.0;
         for q in &queries {
@@ -226,7 +227,7 @@ fn hnsw_recall_survives_churn() -> R {
     assert!(first >= 0.95, "initial recall {first}");
     // Rewrite every key three times with fresh vectors, and delete/reinsert some.
     for round in 0..3u64 {
-        let fresh = clustered(&mut rng, n, dim, 40);
+        let fresh = mixture(&mut rng, &centres, n);
         for (i, v) in fresh.into_iter().enumerate() {
             index.upsert(&format!("k{i}"), &v, None, 2 + round)?;
             vectors[i] = v;

@@ -1,10 +1,12 @@
 //! Measures exact-scan and HNSW search on clustered data (default 20k x 384, 100
-//! centres, cosine): exact QPS, HNSW build time, HNSW QPS and recall@10 per ef.
+//! centres, cosine): exact QPS, HNSW build and dump time, then per ef a load from
+//! the dump and its QPS and recall@10, and the cost of growing a loaded index.
 //!
-//! Run in release: `cargo run --release -p strata-vector --example vector_bench [n] [dim]`.
+//! Run in release: `cargo run --release -p strata-vector --example vector_bench [n] [dim]
+//! [dump dir]`.
 
 use std::time::Instant;
-use strata_vector::{HnswParams, IndexConfig, IndexRecord, Metric, VectorIndex};
+use strata_vector::{DumpStatus, HnswParams, IndexConfig, IndexRecord, Metric, VectorIndex};
 
 struct Rng(u64);
 
@@ -16,6 +18,14 @@ impl Rng {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 23) as f32 - 1.0
     }
+}
+
+/// This thread's CPU time in seconds (Linux `schedstat`), so query rates stay
+/// comparable when other processes share the cores; `None` elsewhere.
+fn cpu_seconds() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns / 1e9)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -66,20 +76,52 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("n={n} dim={dim} cosine, clustered (100 centres)");
     println!("exact scan: {exact_qps:.0} queries/s");
 
-    for ef in [64usize, 128] {
-        let cfg = IndexConfig {
-            hnsw_threshold: 1,
-            hnsw: HnswParams {
-                ef_search: ef,
-                ..HnswParams::default()
-            },
-            ..IndexConfig::default()
-        };
+    let cfg = |ef: usize| IndexConfig {
+        hnsw_threshold: 1,
+        hnsw: HnswParams {
+            ef_search: ef,
+            ..HnswParams::default()
+        },
+        ..IndexConfig::default()
+    };
+    // A third argument names a dump directory to reuse across runs (built if absent).
+    let dir = tempfile::tempdir()?;
+    let dump = std::env::args()
+        .nth(3)
+        .map_or_else(|| dir.path().join("graph"), std::path::PathBuf::from);
+    if !dump.join("manifest").exists() {
         let t = Instant::now();
-        let (hnsw, _) =
-            VectorIndex::load("bench", dim, Metric::Cosine, cfg, records.clone(), None)?;
-        let build = t.elapsed();
+        let (built, _) = VectorIndex::load(
+            "bench",
+            dim,
+            Metric::Cosine,
+            cfg(128),
+            records.clone(),
+            Some(&dump),
+        )?;
+        println!(
+            "hnsw build {:.1} s (M=16, ef_c=200, 2 threads), ~{} MB",
+            t.elapsed().as_secs_f64(),
+            built.memory_bytes() / 1_000_000
+        );
         let t = Instant::now();
+        built.dump(&dump, 1)?;
+        println!("dump {:.2} s", t.elapsed().as_secs_f64());
+    }
+    for ef in [16usize, 32, 64, 128, 256] {
+        let t = Instant::now();
+        let (hnsw, status) = VectorIndex::load(
+            "bench",
+            dim,
+            Metric::Cosine,
+            cfg(ef),
+            records.clone(),
+            Some(&dump),
+        )?;
+        let load = t.elapsed();
+        assert!(matches!(status, DumpStatus::Loaded { stale: 0, .. }));
+        let t = Instant::now();
+        let cpu = cpu_seconds();
         let mut recall = 0.0;
         for (q, want) in queries.iter().zip(&truth) {
             let got = hnsw.search(q, 10, None)?;
@@ -90,12 +132,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 / 10.0;
         }
         let qps = queries.len() as f64 / t.elapsed().as_secs_f64();
+        let cpu_qps = match (cpu, cpu_seconds()) {
+            (Some(a), Some(b)) if b > a => queries.len() as f64 / (b - a),
+            _ => f64::NAN,
+        };
         println!(
-            "hnsw ef={ef}: build {:.1} s (M=16, ef_c=200, 2 threads), {qps:.0} queries/s, recall@10 {:.3}, ~{} MB",
-            build.as_secs_f64(),
+            "ef={ef}: load from dump {:.2} s, {qps:.0} queries/s ({cpu_qps:.0} per CPU second), recall@10 {:.3}, ~{} MB",
+            load.as_secs_f64(),
             recall / queries.len() as f64,
             hnsw.memory_bytes() / 1_000_000
         );
     }
+    // Growth after a load: loads hnsw_rs's graph, inserts, extracts a new flat copy.
+    let (mut hnsw, _) = VectorIndex::load(
+        "bench",
+        dim,
+        Metric::Cosine,
+        cfg(64),
+        records.clone(),
+        Some(&dump),
+    )?;
+    let t = Instant::now();
+    let extra = 1025;
+    for i in 0..extra {
+        hnsw.upsert(&format!("x{i}"), &point(&mut rng, i), None, 2)?;
+    }
+    println!(
+        "{extra} upserts after load (hnsw_rs load + inserts + extraction): {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
     Ok(())
 }

@@ -1,20 +1,31 @@
 //! The in-memory index of one collection: a dense arena of vectors addressed by point
 //! id, exact (flat) search, and an HNSW graph once the collection is large.
 //!
+//! The HNSW graph exists twice: hnsw_rs's graph (`graph`), which builds it and takes
+//! further insertions, and a flat copy of its neighbour lists (`flat`, see
+//! `flat.rs`), which answers every search with distances read from this index's
+//! own arena. After a load from a dump only the flat copy is read; hnsw_rs's graph
+//! stays on disk (`graph_source`) until the first insertion needs it.
+//!
 //! Invariants:
 //! - Point ids index `slots`, `data` (`dim` floats each) and `inv_norm`.
 //! - Flat mode (no graph): every slot is live; a delete moves the last slot into the
 //!   hole, so there are no tombstones.
-//! - HNSW mode: slots are append-only; an update or delete marks the old slot dead
-//!   (a tombstone the graph search filters out) and an update appends a new slot.
-//!   Slots not yet in the graph are listed in `pending` and scored exactly at search
-//!   time until [`VectorIndex::maintain`] inserts them. When tombstones exceed
-//!   [`IndexConfig::max_tombstone_ratio`] of all slots, the graph is rebuilt from
-//!   the live slots, so recall does not decay under churn.
+//! - HNSW mode (`flat` is `Some`): slots are append-only; an update or delete marks
+//!   the old slot dead (a tombstone the search walks through but never returns) and
+//!   an update appends a new slot. Slots not yet in the graph are listed in
+//!   `pending` and scored exactly at search time until [`VectorIndex::maintain`]
+//!   inserts them into hnsw_rs's graph and extracts a new flat copy. When tombstones
+//!   exceed [`IndexConfig::max_tombstone_ratio`] of all slots, the graph is rebuilt
+//!   from the live slots, so recall does not decay under churn.
+//! - `flat` is always extracted from hnsw_rs's current graph: from `graph` when it is
+//!   loaded, else from the files `graph_source` names (exactly one of the two is
+//!   `Some` in HNSW mode).
 
-use crate::dump::{self, Manifest, ManifestEntry};
+use crate::dump::{self, GraphPart, GraphSource, Manifest, ManifestEntry};
 use crate::error::{Result, VectorError};
 use crate::filter::MetadataFilter;
+use crate::flat::FlatGraph;
 use crate::graph::{Graph, HnswParams};
 use crate::kernels;
 use crate::metric::Metric;
@@ -154,7 +165,6 @@ struct Slot {
     key: String,
     metadata: Option<Value>,
     version: u64,
-    live: bool,
     in_graph: bool,
 }
 
@@ -221,9 +231,18 @@ pub struct VectorIndex {
     data: Vec<f32>,
     inv_norm: Vec<f32>,
     slots: Vec<Slot>,
+    /// `alive[pid]`: whether slot `pid` is live (not a tombstone). Kept apart from
+    /// `slots` so the graph search's check reads one byte, not a 100-byte slot.
+    alive: Vec<bool>,
     by_key: HashMap<String, u32>,
     live: usize,
+    /// hnsw_rs's graph, when in memory.
     graph: Option<Graph>,
+    /// hnsw_rs's graph on disk, when `flat` was loaded from a dump and `graph` is not
+    /// loaded yet.
+    graph_source: Option<GraphSource>,
+    /// The searchable copy of the graph; `Some` exactly in HNSW mode.
+    flat: Option<FlatGraph>,
     pending: Vec<u32>,
 }
 
@@ -262,9 +281,12 @@ impl VectorIndex {
             data: Vec::new(),
             inv_norm: Vec::new(),
             slots: Vec::new(),
+            alive: Vec::new(),
             by_key: HashMap::new(),
             live: 0,
             graph: None,
+            graph_source: None,
+            flat: None,
             pending: Vec::new(),
         })
     }
@@ -299,9 +321,17 @@ impl VectorIndex {
         self.by_key.contains_key(key)
     }
 
+    /// Whether hnsw_rs's own graph is in memory. It is only needed to insert into the
+    /// graph: an index loaded from a dump searches its flat copy and leaves hnsw_rs's
+    /// graph on disk until the first insertion (more than
+    /// [`IndexConfig::max_pending`] new vectors, or a maintenance pass) loads it.
+    pub fn graph_builder_loaded(&self) -> bool {
+        self.graph.is_some()
+    }
+
     /// Flat or HNSW.
     pub fn index_type(&self) -> IndexType {
-        if self.graph.is_some() {
+        if self.flat.is_some() {
             IndexType::Hnsw
         } else {
             IndexType::Flat
@@ -309,8 +339,8 @@ impl VectorIndex {
     }
 
     /// An estimate of the heap memory held: vectors, norms, keys, metadata, the key
-    /// map, and the graph (which keeps its own copy of every vector). Cost: walks all
-    /// keys and metadata.
+    /// map, the flat graph, and hnsw_rs's graph when loaded (which keeps its own copy
+    /// of every vector). Cost: walks all keys and metadata.
     pub fn memory_bytes(&self) -> usize {
         let slots: usize = self
             .slots
@@ -332,6 +362,7 @@ impl VectorIndex {
             + map
             + self.pending.capacity() * 4
             + self.graph.as_ref().map_or(0, |g| g.memory_bytes(self.dim))
+            + self.flat.as_ref().map_or(0, FlatGraph::memory_bytes)
     }
 
     fn vector(&self, pid: u32) -> &[f32] {
@@ -339,15 +370,15 @@ impl VectorIndex {
         &self.data[start..start + self.dim]
     }
 
-    /// The vector as handed to the graph: unit-normalised for cosine.
-    fn prepared(&self, pid: u32) -> Vec<f32> {
+    /// Appends the vector as handed to the graph (unit-normalised for cosine).
+    fn push_prepared(&self, pid: u32, out: &mut Vec<f32>) {
         let v = self.vector(pid);
         match self.metric {
             Metric::Cosine => {
                 let s = self.inv_norm[pid as usize];
-                v.iter().map(|x| x * s).collect()
+                out.extend(v.iter().map(|x| x * s));
             }
-            _ => v.to_vec(),
+            _ => out.extend_from_slice(v),
         }
     }
 
@@ -366,9 +397,9 @@ impl VectorIndex {
             key: key.to_owned(),
             metadata,
             version,
-            live: true,
             in_graph: false,
         });
+        self.alive.push(true);
         self.by_key.insert(key.to_owned(), pid);
         self.live += 1;
         pid
@@ -405,7 +436,7 @@ impl VectorIndex {
         metadata: Option<Value>,
         version: u64,
     ) {
-        if self.graph.is_none() {
+        if self.flat.is_none() {
             if let Some(&pid) = self.by_key.get(key) {
                 let start = pid as usize * self.dim;
                 self.data[start..start + self.dim].copy_from_slice(vector);
@@ -430,9 +461,8 @@ impl VectorIndex {
         let Some(pid) = self.by_key.remove(key) else {
             return false;
         };
-        let slot = &mut self.slots[pid as usize];
-        slot.live = false;
-        slot.metadata = None;
+        self.alive[pid as usize] = false;
+        self.slots[pid as usize].metadata = None;
         self.live -= 1;
         true
     }
@@ -440,7 +470,7 @@ impl VectorIndex {
     /// Removes `key`; returns whether it was present. Cost: O(dim) in flat mode (the
     /// last vector moves into the hole), O(1) in HNSW mode (a tombstone).
     pub fn remove(&mut self, key: &str) -> bool {
-        if self.graph.is_some() {
+        if self.flat.is_some() {
             let existed = self.kill(key);
             self.maintain_if_due();
             return existed;
@@ -455,10 +485,12 @@ impl VectorIndex {
             head[pid * self.dim..(pid + 1) * self.dim].copy_from_slice(&tail[..self.dim]);
             self.inv_norm[pid] = self.inv_norm[last];
             self.slots.swap(pid, last);
+            self.alive.swap(pid, last);
             let moved = self.slots[pid].key.clone();
             self.by_key.insert(moved, pid as u32);
         }
         self.slots.pop();
+        self.alive.pop();
         self.inv_norm.pop();
         self.data.truncate(last * self.dim);
         self.live -= 1;
@@ -469,7 +501,7 @@ impl VectorIndex {
     /// Whether [`VectorIndex::maintain`] has work to do.
     pub fn needs_maintenance(&self) -> bool {
         let c = &self.config;
-        match &self.graph {
+        match &self.flat {
             None => self.live >= c.hnsw_threshold,
             Some(_) => {
                 self.live < c.hnsw_threshold / 2
@@ -487,11 +519,15 @@ impl VectorIndex {
 
     /// Does due work: builds the graph when the collection reaches the HNSW
     /// threshold, drops it below half the threshold, rebuilds it when tombstones
-    /// exceed the ratio, and inserts pending vectors. Cost: a graph build is about
-    /// `n * ef_construction * M` distance evaluations (seconds for 20k x 384).
+    /// exceed the ratio, and inserts pending vectors (loading hnsw_rs's graph from
+    /// its dump first if needed, then extracting a new flat copy). Cost: a graph
+    /// build is about `n * ef_construction * M` distance evaluations (seconds for
+    /// 20k x 384); an extraction is O(points + edges), ~0.25 s per 100k points
+    /// (so a flush of `max_pending` vectors into a 100k graph costs ~0.5 s of hnsw_rs
+    /// insertions plus the extraction).
     pub fn maintain(&mut self) {
         let c = &self.config;
-        match &self.graph {
+        match &self.flat {
             None if self.live >= c.hnsw_threshold => self.rebuild(true),
             None => {}
             Some(_) if self.live < c.hnsw_threshold / 2 => self.rebuild(false),
@@ -504,36 +540,76 @@ impl VectorIndex {
         }
     }
 
-    /// Inserts all pending vectors into the graph.
+    /// Inserts all pending live vectors into the graph and re-extracts the flat copy.
     fn flush_pending(&mut self) {
-        let Some(graph) = &self.graph else { return };
+        if self.flat.is_none() {
+            return;
+        }
         let pids: Vec<u32> = std::mem::take(&mut self.pending)
             .into_iter()
-            .filter(|&p| self.slots[p as usize].live)
+            .filter(|&p| self.alive[p as usize])
             .collect();
-        let vectors: Vec<Vec<f32>> = pids.iter().map(|&p| self.prepared(p)).collect();
-        let items: Vec<(&[f32], usize)> = vectors
-            .iter()
-            .zip(&pids)
-            .map(|(v, &p)| (v.as_slice(), p as usize))
-            .collect();
-        graph.insert(&items);
-        for p in pids {
+        if pids.is_empty() {
+            return;
+        }
+        if self.graph.is_none() {
+            let loaded = self
+                .graph_source
+                .take()
+                .map(|src| dump::load_graph(&src, self.metric));
+            match loaded {
+                Some(Ok(g)) => self.graph = Some(g),
+                // Missing or damaged files: the flat copy alone cannot grow, so
+                // build a new graph from every live vector (pending ones included).
+                _ => return self.rebuild(true),
+            }
+        }
+        self.insert_into_graph(&pids);
+        self.extract();
+    }
+
+    /// Inserts `pids` (live, not yet in the graph) into hnsw_rs's graph, in chunks so
+    /// the prepared copies handed to it stay small (hnsw_rs keeps its own copy).
+    fn insert_into_graph(&mut self, pids: &[u32]) {
+        const CHUNK: usize = 4096;
+        let Some(graph) = &self.graph else { return };
+        let mut buf = Vec::with_capacity(CHUNK.min(pids.len()) * self.dim);
+        for chunk in pids.chunks(CHUNK) {
+            buf.clear();
+            for &p in chunk {
+                self.push_prepared(p, &mut buf);
+            }
+            let items: Vec<(&[f32], usize)> = buf
+                .chunks_exact(self.dim)
+                .zip(chunk)
+                .map(|(v, &p)| (v, p as usize))
+                .collect();
+            graph.insert(&items);
+        }
+        for &p in pids {
             self.slots[p as usize].in_graph = true;
         }
     }
 
-    /// Compacts live slots to dense ids and, if `with_graph`, builds a new graph.
-    fn rebuild(&mut self, with_graph: bool) {
+    /// Replaces the flat copy with a fresh extraction of the loaded graph.
+    fn extract(&mut self) {
+        if let Some(graph) = &self.graph {
+            self.flat = Some(graph.extract(self.slots.len()));
+            self.graph_source = None;
+        }
+    }
+
+    /// Moves the live slots to dense ids `0..live`, dropping tombstones. Cost: a copy
+    /// of the live vectors.
+    fn compact(&mut self) {
         let old_slots = std::mem::take(&mut self.slots);
         let old_data = std::mem::take(&mut self.data);
         let old_norm = std::mem::take(&mut self.inv_norm);
+        let old_alive = std::mem::take(&mut self.alive);
         self.by_key.clear();
-        self.pending.clear();
-        self.graph = None;
         self.data.reserve(self.live * self.dim);
-        for (pid, mut slot) in old_slots.into_iter().enumerate() {
-            if !slot.live {
+        for (pid, slot) in old_slots.into_iter().enumerate() {
+            if !old_alive[pid] {
                 continue;
             }
             let new = self.slots.len() as u32;
@@ -541,13 +617,29 @@ impl VectorIndex {
                 .extend_from_slice(&old_data[pid * self.dim..(pid + 1) * self.dim]);
             self.inv_norm.push(old_norm[pid]);
             self.by_key.insert(slot.key.clone(), new);
-            slot.in_graph = false;
             self.slots.push(slot);
+            self.alive.push(true);
+        }
+    }
+
+    /// Compacts live slots to dense ids (skipped when there is no tombstone, e.g. on
+    /// a first build) and, if `with_graph`, builds a new graph.
+    fn rebuild(&mut self, with_graph: bool) {
+        self.pending.clear();
+        self.graph = None;
+        self.graph_source = None;
+        self.flat = None;
+        if self.tombstones() > 0 {
+            self.compact();
+        }
+        for slot in &mut self.slots {
+            slot.in_graph = false;
         }
         if with_graph {
             self.graph = Some(Graph::new(self.metric, self.slots.len(), &self.config.hnsw));
-            self.pending = (0..self.slots.len() as u32).collect();
-            self.flush_pending();
+            let pids: Vec<u32> = (0..self.slots.len() as u32).collect();
+            self.insert_into_graph(&pids);
+            self.extract();
         }
     }
 
@@ -579,7 +671,7 @@ impl VectorIndex {
         if k == 0 || self.live == 0 {
             return Ok(Vec::new());
         }
-        let graph = match &self.graph {
+        let flat = match &self.flat {
             Some(g) if metric == self.metric => g,
             _ => return Ok(self.exact(&q, k, filter, metric, None)),
         };
@@ -588,7 +680,7 @@ impl VectorIndex {
             let limit = (self.config.selective_filter_ratio * self.live as f64) as usize;
             let mut matches = Vec::new();
             for (pid, s) in self.slots.iter().enumerate() {
-                if s.live && f.matches(s.metadata.as_ref()) {
+                if self.alive[pid] && f.matches(s.metadata.as_ref()) {
                     matches.push(pid as u32);
                 }
             }
@@ -597,28 +689,23 @@ impl VectorIndex {
             }
             eligible = matches.len();
         }
-        let keep = |id: usize| {
-            self.slots.get(id).is_some_and(|s| {
-                s.live && s.in_graph && filter.is_none_or(|f| f.matches(s.metadata.as_ref()))
-            })
+        // Deleted and filtered-out points are walked through but never returned.
+        let keep = |id: u32| {
+            self.alive[id as usize]
+                && filter.is_none_or(|f| f.matches(self.slots[id as usize].metadata.as_ref()))
         };
+        let dist = |id: u32| -self.raw_score(&q, id, metric);
+        let touch = |id: u32| kernels::prefetch(self.vector(id));
         let mut ef = self.config.hnsw.ef_search.max(k);
         loop {
             let mut top = TopK::new(k);
-            // Deleted points are dropped below (`keep`); only a metadata filter runs
-            // inside the traversal (see `Graph::search` for why).
-            let in_traversal: Option<&dyn Fn(usize) -> bool> = match filter {
-                Some(_) => Some(&keep),
-                None => None,
-            };
-            for id in graph.search(&q, ef, in_traversal) {
-                if keep(id) {
-                    top.push(self.raw_score(&q, id as u32, metric), id as u32);
-                }
+            for (d, id) in flat.search(ef, dist, keep, touch) {
+                top.push(-d, id);
             }
             for &pid in &self.pending {
                 let s = &self.slots[pid as usize];
-                if s.live && filter.is_none_or(|f| f.matches(s.metadata.as_ref())) {
+                if self.alive[pid as usize] && filter.is_none_or(|f| f.matches(s.metadata.as_ref()))
+                {
                     top.push(self.raw_score(&q, pid, metric), pid);
                 }
             }
@@ -664,7 +751,7 @@ impl VectorIndex {
             }
             None => {
                 for (pid, s) in self.slots.iter().enumerate() {
-                    if s.live && filter.is_none_or(|f| f.matches(s.metadata.as_ref())) {
+                    if self.alive[pid] && filter.is_none_or(|f| f.matches(s.metadata.as_ref())) {
                         top.push(self.raw_score(q, pid as u32, metric), pid as u32);
                     }
                 }
@@ -706,14 +793,23 @@ impl VectorIndex {
     /// in flat mode. Vectors still pending are left out; a load re-inserts them.
     /// Cost: the graph's size in sequential I/O (~45 MB for 20k x 384).
     pub fn dump(&self, dir: &Path, commit_version: u64) -> Result<bool> {
-        let Some(graph) = &self.graph else {
+        let Some(flat) = &self.flat else {
             return Ok(false);
+        };
+        let part = match (&self.graph, &self.graph_source) {
+            (Some(g), _) => GraphPart::Loaded(g),
+            (None, Some(src)) => GraphPart::OnDisk(src),
+            (None, None) => {
+                return Err(VectorError::Dump(
+                    "HNSW index has neither a graph nor its dump".into(),
+                ))
+            }
         };
         let entries = self
             .slots
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.live && s.in_graph)
+            .filter(|&(pid, s)| self.alive[pid] && s.in_graph)
             .map(|(pid, s)| ManifestEntry {
                 pid: pid as u32,
                 version: s.version,
@@ -727,7 +823,7 @@ impl VectorIndex {
             slot_count: self.slots.len(),
             entries,
         };
-        dump::write(dir, graph, &manifest)?;
+        dump::write(dir, part, flat, &manifest)?;
         Ok(true)
     }
 
@@ -763,7 +859,7 @@ impl VectorIndex {
             }
         };
         let status = match dump::read(dump_dir, metric, dim) {
-            Ok(Some((manifest, graph))) => index.adopt_dump(manifest, graph, records),
+            Ok(Some((manifest, flat, source))) => index.adopt_dump(manifest, flat, source, records),
             Ok(None) => {
                 index.fill_and_build(records);
                 DumpStatus::Missing
@@ -794,7 +890,8 @@ impl VectorIndex {
     fn adopt_dump(
         &mut self,
         manifest: Manifest,
-        graph: Graph,
+        flat: FlatGraph,
+        source: GraphSource,
         records: Vec<IndexRecord>,
     ) -> DumpStatus {
         let n = manifest.slot_count;
@@ -805,17 +902,18 @@ impl VectorIndex {
                 key: String::new(),
                 metadata: None,
                 version: 0,
-                live: false,
                 in_graph: true,
             };
             n
         ];
+        self.alive = vec![false; n];
         let dumped: HashMap<String, (u32, u64)> = manifest
             .entries
             .into_iter()
             .map(|e| (e.key, (e.pid, e.version)))
             .collect();
-        self.graph = Some(graph);
+        self.flat = Some(flat);
+        self.graph_source = Some(source);
         let mut reused = 0;
         let mut stale = 0;
         let mut fresh = Vec::new();
@@ -830,9 +928,9 @@ impl VectorIndex {
                         key: r.key.clone(),
                         metadata: r.metadata,
                         version: r.version,
-                        live: true,
                         in_graph: true,
                     };
+                    self.alive[p] = true;
                     self.by_key.insert(r.key, pid);
                     self.live += 1;
                     reused += 1;

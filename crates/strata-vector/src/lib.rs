@@ -6,17 +6,19 @@
 //!
 //! - **Metrics** ([`Metric`]): `cosine` (default), `euclidean` (score = minus the
 //!   distance), `dot_product`. Scores are always "higher is better".
-//! - **Search**: exact scan with SIMD-friendly kernels below
-//!   [`DEFAULT_HNSW_THRESHOLD`] vectors, an HNSW graph (hnsw_rs) above it. Updates and
-//!   deletes are tombstones dropped from the graph's results; the graph is rebuilt
-//!   when tombstones pass 20% so recall does not decay.
+//! - **Search**: exact scan with SIMD kernels below [`DEFAULT_HNSW_THRESHOLD`]
+//!   vectors, an HNSW graph above it: hnsw_rs builds the graph, and searches walk a
+//!   flat copy of its neighbour lists (CSR arrays, a reused visited array, no locks).
+//!   Updates and deletes are tombstones walked through but never returned; the graph
+//!   is rebuilt when tombstones pass 20% so recall does not decay.
 //! - **Filters** ([`MetadataFilter`]): `eq, ne, gt, gte, lt, lte, in, contains` on
 //!   metadata fields, AND-combined, applied inside the graph traversal; selective
 //!   filters switch to an exact scan of the matches.
 //! - **Consistency**: [`VectorIndexes`] observes commits, so a committed write is
 //!   visible to the next search; indexes are built lazily from the store and HNSW
 //!   graphs are dumped to disk stamped with per-record versions, so stale dumps are
-//!   detected and patched or rebuilt.
+//!   detected and patched or rebuilt. A reopen reads the flat graph only; hnsw_rs's
+//!   graph is loaded when the collection next grows.
 //! - **Time travel**: [`VectorStore::search_as_of`] scans the historical snapshot
 //!   exactly.
 //!
@@ -61,6 +63,7 @@
 mod dump;
 mod error;
 mod filter;
+mod flat;
 mod graph;
 mod index;
 mod kernels;

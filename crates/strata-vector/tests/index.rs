@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{clustered, recall, Rng};
+use common::{clustered, mixture, recall, Rng};
 use indexmap::IndexMap;
 use strata_storage::Value;
 use strata_vector::{
@@ -208,12 +208,13 @@ fn hnsw_recall_survives_churn() -> R {
     let n = 2000 / SCALE;
     let dim = 24;
     let mut index = VectorIndex::new("t", dim, Metric::Cosine, small_hnsw())?;
-    let mut vectors = clustered(&mut rng, n, dim, 40);
+    let centres: Vec<Vec<f32>> = (0..40).map(|_| rng.vector(dim)).collect();
+    let mut vectors = mixture(&mut rng, &centres, n);
     for (i, v) in vectors.iter().enumerate() {
         index.upsert(&format!("k{i}"), v, None, 1)?;
     }
     assert_eq!(index.index_type(), IndexType::Hnsw);
-    let queries: Vec<Vec<f32>> = clustered(&mut rng, 30, dim, 40);
+    let queries: Vec<Vec<f32>> = mixture(&mut rng, &centres, 30);
     let measure = |index: &VectorIndex| -> strata_vector::Result<f64> {
         let mut total = 0.0;
         for q in &queries {
@@ -226,7 +227,7 @@ fn hnsw_recall_survives_churn() -> R {
     assert!(first >= 0.95, "initial recall {first}");
     // Rewrite every key three times with fresh vectors, and delete/reinsert some.
     for round in 0..3u64 {
-        let fresh = clustered(&mut rng, n, dim, 40);
+        let fresh = mixture(&mut rng, &centres, n);
         for (i, v) in fresh.into_iter().enumerate() {
             index.upsert(&format!("k{i}"), &v, None, 2 + round)?;
             vectors[i] = v;
@@ -380,7 +381,7 @@ fn dump_round_trip_and_stale_detection() -> R {
         "{status:?}"
     );
 
-    // Wrong metric or a damaged file: rejected, rebuilt from records.
+    // Wrong metric or a damaged flat graph: rejected, rebuilt from records.
     let (_, status) = VectorIndex::load(
         "t",
         12,
@@ -390,11 +391,12 @@ fn dump_round_trip_and_stale_detection() -> R {
         Some(&path),
     )?;
     assert!(matches!(status, DumpStatus::Rejected(_)), "{status:?}");
-    let graph = path.join("graph.hnsw.graph");
-    let mut bytes = std::fs::read(&graph)?;
+    let flat = path.join("flat");
+    let pristine = std::fs::read(&flat)?;
+    let mut bytes = pristine.clone();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0xff;
-    std::fs::write(&graph, bytes)?;
+    std::fs::write(&flat, bytes)?;
     let (rebuilt, status) = VectorIndex::load(
         "t",
         12,
@@ -408,6 +410,40 @@ fn dump_round_trip_and_stale_detection() -> R {
         "{status:?}"
     );
     assert_eq!(rebuilt.len(), n);
+    std::fs::write(&flat, pristine)?;
+
+    // A damaged hnsw_rs file is not read at load (searches use the flat graph); it
+    // is detected when the graph must grow, and the graph is rebuilt.
+    let graph = path.join("graph.hnsw.graph");
+    let mut bytes = std::fs::read(&graph)?;
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&graph, bytes)?;
+    let (mut lazy, status) = VectorIndex::load(
+        "t",
+        12,
+        Metric::Cosine,
+        cfg.clone(),
+        records(&data, 3),
+        Some(&path),
+    )?;
+    assert!(
+        matches!(status, DumpStatus::Loaded { stale: 0, .. }),
+        "{status:?}"
+    );
+    assert!(!lazy.graph_builder_loaded());
+    for _ in 0..5 {
+        let q = rng.vector(12);
+        assert_eq!(index.search(&q, 10, None)?, lazy.search(&q, 10, None)?);
+    }
+    let extra = clustered(&mut rng, cfg.max_pending + 1, 12, 10);
+    for (i, v) in extra.iter().enumerate() {
+        lazy.upsert(&format!("x{i}"), v, None, 30)?;
+    }
+    assert!(lazy.graph_builder_loaded());
+    assert_eq!(lazy.len(), n + extra.len());
+    assert_eq!(lazy.tombstones(), 0, "rebuilt from live vectors");
+    assert_eq!(lazy.search(&extra[3], 1, None)?[0].key, "x3");
 
     // Small collections never use dumps.
     let (_, status) = VectorIndex::load(

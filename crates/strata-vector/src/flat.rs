@@ -1,0 +1,515 @@
+//! A compact, read-only copy of an HNSW graph, and the search that walks it.
+//!
+//! hnsw_rs builds the graph (it stays the only graph builder), but its own search
+//! allocates an `Arc` per candidate, keeps a fresh `HashMap` as the visited set of
+//! every search and takes a lock per neighbour list. [`FlatGraph`] copies the
+//! neighbour lists out into plain `u32` arrays (CSR: one offset array and one id
+//! array per layer), and [`FlatGraph::search`] walks them with a reused,
+//! generation-stamped visited array and two reused heaps (thread-local, so
+//! concurrent searches never share or lock anything). Distances are computed by the
+//! caller's closure over the index's own vector arena: no vector is copied here.
+//!
+//! Invariants:
+//! - Ids are the owning [`crate::VectorIndex`]'s point ids, all `< slot_count`.
+//! - Layer 0 is indexed directly by point id (points outside the graph have an
+//!   empty list). Layers above hold only their members, sorted by id; a neighbour on
+//!   layer `l` that is not a member of layer `l` is skipped (cannot happen for an
+//!   extracted graph; a decoded file is checked).
+//! - The entry point is a member of the top layer.
+//!
+//! On-disk format (little-endian, written and read whole):
+//!
+//! ```text
+//! b"STRVFLAT" | format u32 = 1 | slot count u64 | entry u32 | layer count u32
+//! | per layer: member count u64 | members u32 * count (layers >= 1 only)
+//!              | offsets u32 * (count + 1) | neighbour count u64 | neighbours u32 * n
+//! | crc32 of all preceding bytes u32
+//! ```
+
+use crate::error::{Result, VectorError};
+use crate::kernels;
+use std::cell::RefCell;
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+const MAGIC: &[u8; 8] = b"STRVFLAT";
+const FORMAT: u32 = 1;
+
+/// One layer's adjacency in CSR form.
+#[derive(Debug, Clone, PartialEq)]
+struct Layer {
+    /// Sorted point ids of this layer's members; empty on layer 0, whose local index
+    /// is the point id itself.
+    members: Vec<u32>,
+    /// `offsets[i]..offsets[i + 1]` is member `i`'s slice of `neighbours`.
+    offsets: Vec<u32>,
+    neighbours: Vec<u32>,
+}
+
+impl Layer {
+    #[inline]
+    fn local(&self, layer0: bool, pid: u32) -> Option<usize> {
+        if layer0 {
+            let i = pid as usize;
+            (i + 1 < self.offsets.len()).then_some(i)
+        } else {
+            self.members.binary_search(&pid).ok()
+        }
+    }
+
+    #[inline]
+    fn list(&self, local: usize) -> &[u32] {
+        &self.neighbours[self.offsets[local] as usize..self.offsets[local + 1] as usize]
+    }
+}
+
+/// A flat copy of an HNSW graph's neighbour lists. See the module docs.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FlatGraph {
+    slot_count: usize,
+    entry: u32,
+    layers: Vec<Layer>,
+}
+
+/// A candidate or result: distance (lower is nearer) and point id. Ordered by
+/// distance, then id, so heaps are deterministic.
+#[derive(Debug, Clone, Copy)]
+struct Cand {
+    d: f32,
+    id: u32,
+}
+
+impl PartialEq for Cand {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Cand {}
+impl PartialOrd for Cand {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Cand {
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.d.total_cmp(&o.d).then(self.id.cmp(&o.id))
+    }
+}
+
+/// Per-thread search state, reused across searches of any collection.
+struct Scratch {
+    /// `marks[pid] == stamp` means visited in the current search.
+    marks: Vec<u32>,
+    stamp: u32,
+    /// Min-heap of candidates to expand (through `Reverse`).
+    candidates: BinaryHeap<std::cmp::Reverse<Cand>>,
+    /// Max-heap of the best kept points (the worst on top).
+    results: BinaryHeap<Cand>,
+    /// Unvisited neighbours of the point being expanded.
+    fresh: Vec<u32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = const {
+        RefCell::new(Scratch {
+            marks: Vec::new(),
+            stamp: 0,
+            candidates: BinaryHeap::new(),
+            results: BinaryHeap::new(),
+            fresh: Vec::new(),
+        })
+    };
+}
+
+impl Scratch {
+    /// Starts a new search over ids `< n`: O(1), except O(n) when the array grows or
+    /// the stamp wraps (once per 4 billion searches).
+    fn begin(&mut self, n: usize) {
+        if self.marks.len() < n {
+            self.marks.resize(n, 0);
+        }
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.marks.fill(0);
+            self.stamp = 1;
+        }
+        self.candidates.clear();
+        self.results.clear();
+    }
+
+    /// Marks `pid` visited; returns whether it was new.
+    #[inline]
+    fn visit(&mut self, pid: u32) -> bool {
+        let m = &mut self.marks[pid as usize];
+        if *m == self.stamp {
+            false
+        } else {
+            *m = self.stamp;
+            true
+        }
+    }
+}
+
+impl FlatGraph {
+    /// Builds the flat graph from per-point records `(pid, lists)` where `lists[l]`
+    /// is the point's neighbour ids on layer `l` (its level is `lists.len() - 1`),
+    /// and `entry` is a point of the top level. Ids must be `< slot_count`.
+    /// Cost: O(points + edges), plus a sort of each upper layer's members.
+    pub(crate) fn from_lists(
+        slot_count: usize,
+        entry: u32,
+        mut points: Vec<(u32, Vec<Vec<u32>>)>,
+    ) -> FlatGraph {
+        points.sort_unstable_by_key(|p| p.0);
+        let top = points.iter().map(|p| p.1.len()).max().unwrap_or(1).max(1);
+        let mut layers = Vec::with_capacity(top);
+        for l in 0..top {
+            let mut layer = Layer {
+                members: Vec::new(),
+                offsets: Vec::new(),
+                neighbours: Vec::new(),
+            };
+            if l == 0 {
+                layer.offsets.reserve(slot_count + 1);
+                layer.offsets.push(0);
+                let mut next = 0usize;
+                for (pid, lists) in &points {
+                    while next < *pid as usize {
+                        layer.offsets.push(layer.neighbours.len() as u32);
+                        next += 1;
+                    }
+                    if let Some(list) = lists.first() {
+                        layer.neighbours.extend_from_slice(list);
+                    }
+                    layer.offsets.push(layer.neighbours.len() as u32);
+                    next += 1;
+                }
+                while next < slot_count {
+                    layer.offsets.push(layer.neighbours.len() as u32);
+                    next += 1;
+                }
+            } else {
+                layer.offsets.push(0);
+                for (pid, lists) in points.iter().filter(|p| p.1.len() > l) {
+                    layer.members.push(*pid);
+                    layer.neighbours.extend_from_slice(&lists[l]);
+                    layer.offsets.push(layer.neighbours.len() as u32);
+                }
+            }
+            layers.push(layer);
+        }
+        FlatGraph {
+            slot_count,
+            entry,
+            layers,
+        }
+    }
+
+    /// Number of point ids the graph was extracted over (its layer-0 length).
+    pub(crate) fn slot_count(&self) -> usize {
+        self.slot_count
+    }
+
+    /// Heap bytes held: the id arrays of every layer.
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|l| 4 * (l.members.capacity() + l.offsets.capacity() + l.neighbours.capacity()))
+            .sum()
+    }
+
+    /// Up to `ef` points passing `keep`, nearest first, as `(distance, id)`.
+    ///
+    /// `dist(id)` is the distance from the query to point `id` (lower is nearer); it
+    /// is called once per visited point. `touch(id)` is called just before, for all
+    /// of a point's unvisited neighbours at once, so the caller can prefetch their
+    /// vectors. The upper layers are descended greedily;
+    /// layer 0 is searched with a candidate queue and a result set of size `ef`, and
+    /// the search stops when the nearest unexpanded candidate is farther than the
+    /// worst of `ef` results (the HNSW early exit). Points failing `keep` (deleted,
+    /// or rejected by a metadata filter) are still traversed, so they keep the graph
+    /// connected, but never returned. Cost: about `ef * M * log n` distance
+    /// evaluations; no allocation once the thread's scratch space has grown.
+    pub(crate) fn search(
+        &self,
+        ef: usize,
+        dist: impl Fn(u32) -> f32,
+        keep: impl Fn(u32) -> bool,
+        touch: impl Fn(u32),
+    ) -> Vec<(f32, u32)> {
+        if self.slot_count == 0 {
+            return Vec::new();
+        }
+        let ef = ef.max(1);
+        let mut ep = self.entry;
+        let mut d_ep = dist(ep);
+        for (l, layer) in self.layers.iter().enumerate().skip(1).rev() {
+            debug_assert!(l >= 1);
+            loop {
+                let mut moved = false;
+                if let Some(local) = layer.local(false, ep) {
+                    for &n in layer.list(local) {
+                        let d = dist(n);
+                        if d < d_ep {
+                            d_ep = d;
+                            ep = n;
+                            moved = true;
+                        }
+                    }
+                }
+                if !moved {
+                    break;
+                }
+            }
+        }
+        let layer0 = &self.layers[0];
+        SCRATCH.with(|cell| {
+            let mut s = cell.borrow_mut();
+            s.begin(self.slot_count);
+            s.visit(ep);
+            s.candidates
+                .push(std::cmp::Reverse(Cand { d: d_ep, id: ep }));
+            if keep(ep) {
+                s.results.push(Cand { d: d_ep, id: ep });
+            }
+            while let Some(std::cmp::Reverse(c)) = s.candidates.pop() {
+                let full = s.results.len() >= ef;
+                let bound = s.results.peek().map_or(f32::INFINITY, |w| w.d);
+                if full && c.d > bound {
+                    break;
+                }
+                let Some(local) = layer0.local(true, c.id) else {
+                    continue;
+                };
+                // The next candidate to expand is most likely the current best: start
+                // loading its neighbour list while this one is scored.
+                if let Some(next) = s.candidates.peek().and_then(|n| layer0.local(true, n.0.id)) {
+                    kernels::prefetch(layer0.list(next));
+                }
+                let mut fresh = std::mem::take(&mut s.fresh);
+                fresh.clear();
+                for &n in layer0.list(local) {
+                    if s.visit(n) {
+                        touch(n);
+                        fresh.push(n);
+                    }
+                }
+                for &n in &fresh {
+                    let d = dist(n);
+                    let bound = s.results.peek().map_or(f32::INFINITY, |w| w.d);
+                    if s.results.len() < ef || d < bound {
+                        s.candidates.push(std::cmp::Reverse(Cand { d, id: n }));
+                        if keep(n) {
+                            s.results.push(Cand { d, id: n });
+                            if s.results.len() > ef {
+                                s.results.pop();
+                            }
+                        }
+                    }
+                }
+                s.fresh = fresh;
+            }
+            let mut out: Vec<(f32, u32)> = s.results.drain().map(|c| (c.d, c.id)).collect();
+            out.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            out
+        })
+    }
+
+    /// The on-disk bytes (see the module docs). Cost: O(size), one buffer.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let words: usize = self
+            .layers
+            .iter()
+            .map(|l| l.members.len() + l.offsets.len() + l.neighbours.len() + 4)
+            .sum();
+        let mut out = Vec::with_capacity(32 + 4 * words);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT.to_le_bytes());
+        out.extend_from_slice(&(self.slot_count as u64).to_le_bytes());
+        out.extend_from_slice(&self.entry.to_le_bytes());
+        out.extend_from_slice(&(self.layers.len() as u32).to_le_bytes());
+        let put = |out: &mut Vec<u8>, xs: &[u32]| {
+            for x in xs {
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+        };
+        for (l, layer) in self.layers.iter().enumerate() {
+            let count = layer.offsets.len() - 1;
+            out.extend_from_slice(&(count as u64).to_le_bytes());
+            if l > 0 {
+                put(&mut out, &layer.members);
+            }
+            put(&mut out, &layer.offsets);
+            out.extend_from_slice(&(layer.neighbours.len() as u64).to_le_bytes());
+            put(&mut out, &layer.neighbours);
+        }
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    /// Parses and fully validates bytes written by [`FlatGraph::encode`]: checksum,
+    /// magic, format, and every id, offset and member list, so a search over the
+    /// result can never index out of bounds. Cost: O(size).
+    pub(crate) fn decode(bytes: &[u8]) -> Result<FlatGraph> {
+        let bad = |m: &str| VectorError::Dump(format!("flat graph: {m}"));
+        if bytes.len() < 4 {
+            return Err(bad("truncated"));
+        }
+        let (body, crc) = bytes.split_at(bytes.len() - 4);
+        let mut crc_bytes = [0u8; 4];
+        crc_bytes.copy_from_slice(crc);
+        if crc32fast::hash(body) != u32::from_le_bytes(crc_bytes) {
+            return Err(bad("checksum mismatch"));
+        }
+        let mut r = Cursor { buf: body };
+        if r.take(8)? != MAGIC {
+            return Err(bad("bad magic"));
+        }
+        let format = r.u32()?;
+        if format != FORMAT {
+            return Err(bad(&format!("unsupported format {format}")));
+        }
+        let slot_count = usize::try_from(r.u64()?).map_err(|_| bad("slot count"))?;
+        if slot_count > u32::MAX as usize {
+            return Err(bad("slot count out of range"));
+        }
+        let entry = r.u32()?;
+        let layer_count = r.u32()? as usize;
+        if layer_count == 0 || layer_count > 64 {
+            return Err(bad("layer count out of range"));
+        }
+        let mut layers = Vec::with_capacity(layer_count);
+        for l in 0..layer_count {
+            let count = usize::try_from(r.u64()?).map_err(|_| bad("member count"))?;
+            if count > slot_count || (l == 0 && count != slot_count) {
+                return Err(bad("member count out of range"));
+            }
+            let members = if l > 0 { r.u32s(count)? } else { Vec::new() };
+            if members.windows(2).any(|w| w[0] >= w[1])
+                || members.last().is_some_and(|&m| m as usize >= slot_count)
+            {
+                return Err(bad("members not sorted or out of range"));
+            }
+            let offsets = r.u32s(count + 1)?;
+            let n = usize::try_from(r.u64()?).map_err(|_| bad("neighbour count"))?;
+            if offsets[0] != 0
+                || offsets.windows(2).any(|w| w[0] > w[1])
+                || offsets[count] as usize != n
+            {
+                return Err(bad("offsets inconsistent"));
+            }
+            let neighbours = r.u32s(n)?;
+            if neighbours.iter().any(|&id| id as usize >= slot_count) {
+                return Err(bad("neighbour id out of range"));
+            }
+            layers.push(Layer {
+                members,
+                offsets,
+                neighbours,
+            });
+        }
+        if !r.buf.is_empty() {
+            return Err(bad("trailing bytes"));
+        }
+        let top = &layers[layer_count - 1];
+        let entry_ok = if layer_count == 1 {
+            (entry as usize) < slot_count
+        } else {
+            top.members.binary_search(&entry).is_ok()
+        };
+        if !entry_ok {
+            return Err(bad("entry point is not on the top layer"));
+        }
+        Ok(FlatGraph {
+            slot_count,
+            entry,
+            layers,
+        })
+    }
+}
+
+struct Cursor<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        if self.buf.len() < n {
+            return Err(VectorError::Dump("flat graph: truncated".into()));
+        }
+        let (head, rest) = self.buf.split_at(n);
+        self.buf = rest;
+        Ok(head)
+    }
+    fn u32(&mut self) -> Result<u32> {
+        let mut a = [0u8; 4];
+        a.copy_from_slice(self.take(4)?);
+        Ok(u32::from_le_bytes(a))
+    }
+    fn u64(&mut self) -> Result<u64> {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(self.take(8)?);
+        Ok(u64::from_le_bytes(a))
+    }
+    fn u32s(&mut self, n: usize) -> Result<Vec<u32>> {
+        let bytes = self.take(
+            n.checked_mul(4)
+                .ok_or_else(|| VectorError::Dump("flat graph: length overflow".into()))?,
+        )?;
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Points on a line at 0, 1, ..., 9; layer 0 links each to its two neighbours on
+    /// each side, layer 1 holds 0, 4, 8 linked in a chain.
+    fn line() -> FlatGraph {
+        let mut points = Vec::new();
+        for p in 0u32..10 {
+            let l0: Vec<u32> = (p.saturating_sub(2)..(p + 3).min(10))
+                .filter(|&q| q != p)
+                .collect();
+            let mut lists = vec![l0];
+            if p % 4 == 0 {
+                lists.push([0u32, 4, 8].into_iter().filter(|&q| q != p).collect());
+            }
+            points.push((p, lists));
+        }
+        FlatGraph::from_lists(12, 8, points)
+    }
+
+    #[test]
+    fn search_finds_nearest_and_respects_keep() {
+        let g = line();
+        let dist = |q: f32| move |id: u32| (id as f32 - q).abs();
+        let got = g.search(3, dist(2.2), |_| true, |_| {});
+        assert_eq!(got.iter().map(|x| x.1).collect::<Vec<_>>(), vec![2, 3, 1]);
+        // Odd points rejected: still traversed, never returned.
+        let got = g.search(2, dist(2.2), |id| id % 2 == 0, |_| {});
+        assert_eq!(got.iter().map(|x| x.1).collect::<Vec<_>>(), vec![2, 4]);
+        // Ids 10 and 11 are outside the graph: never reached.
+        let got = g.search(20, dist(11.0), |_| true, |_| {});
+        assert_eq!(got.len(), 10);
+        assert_eq!(got[0].1, 9);
+    }
+
+    #[test]
+    fn encoding_round_trips_and_detects_damage() {
+        let g = line();
+        let bytes = g.encode();
+        assert_eq!(FlatGraph::decode(&bytes).ok(), Some(g));
+        for i in 0..bytes.len() {
+            let mut broken = bytes.clone();
+            broken[i] ^= 0x10;
+            assert!(FlatGraph::decode(&broken).is_err(), "flip at {i} missed");
+        }
+        assert!(FlatGraph::decode(&bytes[..bytes.len() - 5]).is_err());
+    }
+}

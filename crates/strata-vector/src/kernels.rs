@@ -160,10 +160,11 @@ mod avx2 {
     #[target_feature(enable = "avx2,fma")]
     #[inline]
     fn load(a: &[f32], i: usize) -> __m256 {
-        debug_assert!(i + 8 <= a.len());
-        // SAFETY: the caller guarantees `i + 8 <= a.len()`, so the 8 floats read
-        // (unaligned load) are inside `a`.
-        unsafe { _mm256_loadu_ps(a.as_ptr().add(i)) }
+        // Bounds-checked: the loops only ask for whole chunks, so this never panics,
+        // and a wrong index can never read outside `a`.
+        let chunk: &[f32; 8] = a[i..i + 8].try_into().expect("8 floats");
+        // SAFETY: `chunk` is 8 valid floats (unaligned load is allowed).
+        unsafe { _mm256_loadu_ps(chunk.as_ptr()) }
     }
 
     // LLVM auto-vectorised the portable bodies into 2-lane operations here (seen

@@ -425,10 +425,22 @@ impl WriteIf for RwLock<HashMap<EntryKey, Arc<Entry>>> {
     }
 }
 
+/// A space or collection name as a directory name: its bytes in hex, or for names
+/// whose hex would not fit a file name (255 bytes; names may have 255 bytes, i.e. 510
+/// hex digits) the first 50 bytes in hex plus a crc32 of the whole name. Two long names
+/// that shared a directory would still not share an index: a dump's records and their
+/// versions must match the collection's to be used.
 fn hex(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 2);
-    for b in s.bytes() {
+    const MAX_HEX: usize = 200;
+    let mut out = String::with_capacity((s.len() * 2).min(MAX_HEX + 9));
+    for b in s
+        .bytes()
+        .take(if s.len() * 2 <= MAX_HEX { s.len() } else { 50 })
+    {
         out.push_str(&format!("{b:02x}"));
+    }
+    if s.len() * 2 > MAX_HEX {
+        out.push_str(&format!("-{:08x}", crc32fast::hash(s.as_bytes())));
     }
     out
 }
@@ -492,4 +504,22 @@ fn fallback_index(
     cfg: &CollectionConfig,
 ) -> Result<VectorIndex> {
     exact_index(collection, cfg, scan_records(tx, scope, collection)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hex;
+
+    #[test]
+    fn directory_names_fit_a_file_name_and_stay_distinct() {
+        assert_eq!(hex("ab"), "6162");
+        let long_a = "a".repeat(255);
+        let mut long_b = "a".repeat(254);
+        long_b.push('b');
+        for name in [&long_a, &long_b] {
+            assert!(hex(name).len() <= 255, "{}", hex(name).len());
+        }
+        assert_ne!(hex(&long_a), hex(&long_b));
+        assert_eq!(hex(&"x".repeat(100)).len(), 200);
+    }
 }

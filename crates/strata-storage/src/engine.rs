@@ -224,6 +224,61 @@ pub fn now_micros() -> Timestamp {
 
 /// Errors while opening name the database directory: a lock held elsewhere becomes
 /// [`StorageError::Locked`], unreadable or damaged files [`StorageError::Corrupt`].
+/// fjall creates a new database's `lock` file, an empty `keyspaces/` folder and its
+/// first journal `0.jnl` before it writes (and fsyncs) its `version` marker, and a
+/// second creation fails on the journal that already exists ("File exists"). So a
+/// process killed inside its first open left a directory that could never be opened.
+/// Such a directory holds nothing written (`open` had not returned): when it has no
+/// `version` marker, nothing but those leftovers, and no live process holds its lock,
+/// remove them so the creation starts again. Anything else is left for fjall to judge.
+/// Cost: one directory listing at open.
+fn clear_interrupted_creation(path: &Path) -> Result<()> {
+    if !path.is_dir() || path.join("version").exists() {
+        return Ok(());
+    }
+    let mut leftovers = Vec::new();
+    for entry in std::fs::read_dir(path)? {
+        let entry = entry?;
+        let p = entry.path();
+        let expected = match entry.file_name().to_str() {
+            Some("lock") | Some("0.jnl") => p.is_file(),
+            Some("keyspaces") => p.is_dir() && std::fs::read_dir(&p)?.next().is_none(),
+            _ => false,
+        };
+        if !expected {
+            return Ok(());
+        }
+        leftovers.push(p);
+    }
+    if !leftovers.iter().any(|p| p.ends_with("0.jnl")) {
+        return Ok(());
+    }
+    let lock = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path.join("lock"));
+    let _held = match lock {
+        Ok(f) => match f.try_lock() {
+            Ok(()) => Some(f),
+            // Someone is creating it right now: fjall will say it is locked.
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(()),
+            Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+        },
+        Err(_) => None,
+    };
+    for p in leftovers {
+        if p.ends_with("lock") {
+            continue; // fjall reuses it
+        }
+        if p.is_dir() {
+            std::fs::remove_dir(&p)?;
+        } else {
+            std::fs::remove_file(&p)?;
+        }
+    }
+    Ok(())
+}
+
 fn map_open_error(e: fjall::Error, path: &Path) -> StorageError {
     match e {
         fjall::Error::Locked => StorageError::Locked(path.display().to_string()),
@@ -322,6 +377,9 @@ impl Database {
         options: DatabaseOptions,
         temp: Option<tempfile::TempDir>,
     ) -> Result<Database> {
+        if temp.is_none() {
+            clear_interrupted_creation(&path)?;
+        }
         let builder = fjall::Database::builder(&path)
             .cache_size(options.cache_size)
             .manual_journal_persist(options.durability == Durability::None)

@@ -351,3 +351,41 @@ fn cached_reads_never_go_stale_under_concurrent_writes() {
             .is_none());
     }
 }
+
+/// fjall writes its `version` marker last when it creates a database; a process killed
+/// before that left `lock`, an empty `keyspaces/` and `0.jnl`, and every later open
+/// failed with "File exists". Such a directory must open (it holds nothing written),
+/// and a directory with anything else in it must not be touched.
+#[test]
+fn a_creation_killed_before_fjall_finished_can_be_opened() {
+    let leftovers = |dir: &std::path::Path| {
+        std::fs::create_dir_all(dir.join("keyspaces")).expect("keyspaces");
+        std::fs::write(dir.join("lock"), b"").expect("lock");
+        let jnl = std::fs::File::create(dir.join("0.jnl")).expect("journal");
+        jnl.set_len(64 << 20).expect("preallocate");
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("db");
+    leftovers(&dir);
+    {
+        let db = Database::open(&dir, DatabaseOptions::default()).expect("open after kill");
+        let s = db.default_scope();
+        db.transact(|t| t.put(&s, tags::KV, b"k", Value::Int(1)))
+            .expect("put");
+    }
+    let db = Database::open(&dir, DatabaseOptions::default()).expect("reopen");
+    assert_eq!(kv(&db, "k"), Some(Value::Int(1)));
+    drop(db);
+
+    // Something that is not fjall's creation leftover: refuse, and leave it alone.
+    let other = tmp.path().join("other");
+    leftovers(&other);
+    std::fs::write(other.join("precious.txt"), b"keep me").expect("write");
+    let err = Database::open(&other, DatabaseOptions::default()).expect_err("must refuse");
+    assert!(!err.to_string().is_empty());
+    assert_eq!(
+        std::fs::read(other.join("precious.txt")).expect("still there"),
+        b"keep me"
+    );
+    assert!(other.join("0.jnl").exists());
+}

@@ -68,13 +68,17 @@ pub fn append(
             .ok_or_else(|| EventError::corrupt(Some(seq), "sequence numbers exhausted"))?,
         last_hash: hash,
     };
-    store.put(
+    // The event and its type-index entry are new by construction: `seq` is the head's
+    // length, and the head is rewritten below, so two appends racing for `seq`
+    // conflict on the head. `put_new` lets the commit skip their existence reads,
+    // which grow with the store (see `VersionedStore::put_new`).
+    store.put_new(
         scope,
         tags::EVENTS,
         &event_key(seq),
         encode_record(event_type, payload, hash),
     )?;
-    store.put(scope, tags::EVENTS, &type_key(event_type, seq), Value::Null)?;
+    store.put_new(scope, tags::EVENTS, &type_key(event_type, seq), Value::Null)?;
     store.put(scope, tags::EVENTS, HEAD_KEY, new_head.encode()?)?;
     Ok(seq)
 }

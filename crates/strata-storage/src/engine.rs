@@ -1354,6 +1354,18 @@ impl Database {
         snapshot: Option<CommitVersion>,
         writes: Vec<ChangedKey>,
     ) -> Result<CommitVersion> {
+        self.apply_commit_with(snapshot, writes, &BTreeSet::new())
+    }
+
+    /// [`Database::apply_commit`], where the latest keys in `fresh` were written with
+    /// `put_new`: their existence read (conflict check, live count, history move) is
+    /// skipped, on the caller's word that they are new (see `VersionedStore::put_new`).
+    pub(crate) fn apply_commit_with(
+        &self,
+        snapshot: Option<CommitVersion>,
+        writes: Vec<ChangedKey>,
+        fresh: &BTreeSet<Vec<u8>>,
+    ) -> Result<CommitVersion> {
         if writes.is_empty() {
             return Ok(snapshot.unwrap_or_else(|| self.committed_version()));
         }
@@ -1400,7 +1412,12 @@ impl Database {
             // live-key count and the move of the superseded version into history;
             // only keys never written on this branch fall through to its fork
             // ancestors.
-            let before = match self.latest_record(&lk)? {
+            let existing = if fresh.contains(&lk) {
+                None
+            } else {
+                self.latest_record(&lk)?
+            };
+            let before = match existing {
                 Some(own) => {
                     let ver = record::latest_version(&own)?;
                     if let Some(snap) = snapshot.filter(|snap| ver > *snap) {
@@ -1421,7 +1438,7 @@ impl Database {
                     );
                     record::latest_is_live(&own)
                 }
-                None if has_parent(w.scope.branch) => self
+                None if has_parent(w.scope.branch) && !fresh.contains(&lk) => self
                     .read_visible(&w.scope, w.tag, &w.key, state.head_version, None)?
                     .is_some_and(|r| r.value.is_some()),
                 None => false,

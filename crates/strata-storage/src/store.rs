@@ -143,6 +143,29 @@ pub trait VersionedStore {
     /// Buffers a write of `value` at `key`. Fails in read-only views.
     fn put(&mut self, scope: &Scope, tag: PrimitiveTag, key: &[u8], value: Value) -> Result<()>;
 
+    /// Buffers the write of a key the caller knows has never been written on this
+    /// branch (nor is visible from its fork ancestors), for keys that are new by
+    /// construction, such as the next sequence number of a log whose head record the
+    /// same transaction reads and rewrites. The commit then skips the key's existence
+    /// read, which costs more as the store grows (a missing key is looked up in every
+    /// table that might hold it).
+    ///
+    /// Contract: the caller guarantees the key is new, and that a concurrent
+    /// transaction creating the same key would conflict on another key both write
+    /// (the log head): the commit does not check this key for conflicts. If the key
+    /// did exist, its previous version is overwritten without being kept in history
+    /// and the branch's live-key count is one too high. The default implementation is
+    /// [`VersionedStore::put`], which is always correct.
+    fn put_new(
+        &mut self,
+        scope: &Scope,
+        tag: PrimitiveTag,
+        key: &[u8],
+        value: Value,
+    ) -> Result<()> {
+        self.put(scope, tag, key, value)
+    }
+
     /// Buffers a delete (tombstone) of `key`; returns whether a live value was visible.
     fn delete(&mut self, scope: &Scope, tag: PrimitiveTag, key: &[u8]) -> Result<bool>;
 

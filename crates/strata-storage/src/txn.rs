@@ -10,7 +10,7 @@ use crate::store::{
     VersionedStore,
 };
 use crate::value::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
 
 /// A transaction: a consistent snapshot plus a buffer of writes, committed atomically.
@@ -31,6 +31,8 @@ pub struct Transaction {
     started_at: Timestamp,
     /// Buffered writes keyed by their encoded latest key (so they sort like the store).
     writes: BTreeMap<Vec<u8>, ChangedKey>,
+    /// Latest keys of buffered writes made with `put_new` (see the trait).
+    fresh: BTreeSet<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Transaction {
@@ -62,6 +64,7 @@ impl Transaction {
             id,
             started_at: now_micros(),
             writes: BTreeMap::new(),
+            fresh: BTreeSet::new(),
         }
     }
 
@@ -96,7 +99,8 @@ impl Transaction {
     /// changed one of the written keys after the snapshot.
     pub fn commit(self) -> Result<CommitVersion> {
         let writes: Vec<ChangedKey> = self.writes.into_values().collect();
-        self.db.apply_commit(Some(self.snapshot), writes)
+        self.db
+            .apply_commit_with(Some(self.snapshot), writes, &self.fresh)
     }
 
     /// Discards all buffered writes.
@@ -132,8 +136,25 @@ impl Transaction {
     }
 
     fn buffer(&mut self, scope: &Scope, tag: PrimitiveTag, key: &[u8], value: Option<Value>) {
+        self.buffer_as(scope, tag, key, value, false);
+    }
+
+    fn buffer_as(
+        &mut self,
+        scope: &Scope,
+        tag: PrimitiveTag,
+        key: &[u8],
+        value: Option<Value>,
+        fresh: bool,
+    ) {
+        let lk = keys::latest_key(scope.branch, &scope.space, tag, key);
+        if fresh {
+            self.fresh.insert(lk.clone());
+        } else if !self.fresh.is_empty() {
+            self.fresh.remove(&lk);
+        }
         self.writes.insert(
-            keys::latest_key(scope.branch, &scope.space, tag, key),
+            lk,
             ChangedKey {
                 scope: scope.clone(),
                 tag,
@@ -270,6 +291,18 @@ impl VersionedStore for Transaction {
     fn put(&mut self, scope: &Scope, tag: PrimitiveTag, key: &[u8], value: Value) -> Result<()> {
         self.check_writable(scope, key)?;
         self.buffer(scope, tag, key, Some(value));
+        Ok(())
+    }
+
+    fn put_new(
+        &mut self,
+        scope: &Scope,
+        tag: PrimitiveTag,
+        key: &[u8],
+        value: Value,
+    ) -> Result<()> {
+        self.check_writable(scope, key)?;
+        self.buffer_as(scope, tag, key, Some(value), true);
         Ok(())
     }
 

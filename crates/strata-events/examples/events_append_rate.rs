@@ -57,7 +57,8 @@ fn timed(
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    {
+    // A second argument `appends-only` skips the baseline (for profiling appends).
+    if std::env::args().nth(2).as_deref() != Some("appends-only") {
         let base = Database::open_temporary()?;
         let s = base.default_scope();
         timed("engine baseline: 3 raw puts per commit", |i| {

@@ -837,6 +837,16 @@ impl CommitObserver for SearchIndex {
                     let _ = std::fs::remove_dir_all(persist::branch_dir(dir, *b));
                 }
             }
+            // Keys are about to be removed without change-log entries: remove the
+            // dump first, so a crash in the middle leaves no dump to trust (the next
+            // load scans), then drop the index when the deletion completes.
+            CatalogEvent::SpaceDeleting(scope) => {
+                drop(pending);
+                if let Some(dir) = &self.dump_dir {
+                    let _ =
+                        std::fs::remove_file(persist::scope_file(dir, scope.branch, &scope.space));
+                }
+            }
             CatalogEvent::SpaceDeleted(scope) => {
                 pending.tracked.remove(scope);
                 pending.ops.push(PendingOp::DropScope(scope.clone()));

@@ -993,6 +993,7 @@ impl Database {
                     Ok(())
                 })?;
             } else {
+                self.notify_catalog(&CatalogEvent::SpaceDeleting(Scope::new(branch, space)));
                 let _guard = self.inner.commit.lock();
                 self.remove_prefix(&keys::space_prefix(branch, space))?;
                 self.recount_live(branch)?;

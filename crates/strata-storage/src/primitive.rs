@@ -58,6 +58,12 @@ pub enum CatalogEvent {
     },
     /// A branch and all its data were deleted.
     BranchDeleted(BranchId),
+    /// A space's data is about to be removed physically (`delete_space` with `force`
+    /// on a branch no fork shares): the removal writes no change-log entries, so
+    /// derived state persisted for the space must be dropped now, before a crash in
+    /// the middle of the removal could leave it describing keys that are gone.
+    /// [`CatalogEvent::SpaceDeleted`] follows when the deletion completes.
+    SpaceDeleting(Scope),
     /// A space was deleted with all its data.
     SpaceDeleted(Scope),
     /// A branch was filled wholesale (bundle import).

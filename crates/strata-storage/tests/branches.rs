@@ -395,3 +395,60 @@ fn force_deleting_an_unshared_space_removes_its_history() {
         .expect("as_of")
         .is_none());
 }
+
+/// Records catalog events, and whether the deleted space's key was still stored when
+/// each arrived.
+struct EventLog {
+    // Taken out at the end of the test: the database holds this observer.
+    db: std::sync::Mutex<Option<Database>>,
+    seen: std::sync::Mutex<Vec<(String, bool)>>,
+}
+
+impl strata_storage::CommitObserver for EventLog {
+    fn on_commit(&self, _: &strata_storage::CommittedChange) {}
+    fn on_catalog_event(&self, event: &strata_storage::CatalogEvent) {
+        let (name, scope) = match event {
+            strata_storage::CatalogEvent::SpaceDeleting(s) => ("deleting", s),
+            strata_storage::CatalogEvent::SpaceDeleted(s) => ("deleted", s),
+            _ => return,
+        };
+        let guard = self.db.lock().expect("lock");
+        let stored = guard
+            .as_ref()
+            .expect("set")
+            .read()
+            .get(scope, tags::KV, b"k")
+            .expect("get")
+            .is_some();
+        self.seen
+            .lock()
+            .expect("lock")
+            .push((name.to_string(), stored));
+    }
+}
+
+/// Derived state persisted per space (search dumps) hears of a physical removal before
+/// it starts, so a crash in the middle cannot leave it trusting removed keys.
+#[test]
+fn a_forced_space_deletion_announces_itself_before_removing_data() {
+    let db = Database::open_temporary().expect("open");
+    let log = std::sync::Arc::new(EventLog {
+        db: std::sync::Mutex::new(Some(db.clone())),
+        seen: std::sync::Mutex::new(Vec::new()),
+    });
+    db.add_observer(log.clone());
+    let branch = db.default_scope().branch;
+    let scope = Scope::new(branch, "scratch");
+    db.transact(|t| t.put(&scope, tags::KV, b"k", Value::Int(1)))
+        .expect("put");
+    db.delete_space(branch, "scratch", true).expect("delete");
+    let seen = log.seen.lock().expect("lock").clone();
+    log.db.lock().expect("lock").take();
+    assert_eq!(
+        seen,
+        vec![
+            ("deleting".to_string(), true),
+            ("deleted".to_string(), false)
+        ]
+    );
+}

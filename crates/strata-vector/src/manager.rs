@@ -378,6 +378,9 @@ impl CommitObserver for VectorIndexes {
                     let _ = std::fs::remove_dir_all(d.join(format!("b{}", b.0)));
                 }
             }
+            // Vector dumps are checked record by record against the store at load,
+            // so a removal interrupted by a crash is caught there.
+            CatalogEvent::SpaceDeleting(_) => {}
             CatalogEvent::SpaceDeleted(scope) => {
                 self.drop_where(|k| k.0 == scope.branch && k.1 == scope.space);
                 if let Some(d) = &self.dump_dir {

@@ -14,6 +14,10 @@
 //!   delete still sees the old value, and [`VersionedStore::history`] lists the tombstone.
 //! - Keys are opaque bytes owned by one primitive ([`PrimitiveTag`]) inside one
 //!   [`Scope`] (branch + space); different tags or scopes never collide.
+//! - A write with [`VersionedStore::put_new`] is the caller's promise that the key is
+//!   new (and that racing creators conflict on another key): the commit skips that
+//!   key's existence read. Use [`VersionedStore::put`] unless the key is new by
+//!   construction, as an event log's next sequence number is.
 //!
 //! Implementations: [`crate::Transaction`] (read-write or read-only).
 

@@ -25,6 +25,7 @@
 
 use crate::error::{Result, VectorError};
 use crate::flat::FlatGraph;
+use crate::framing;
 use crate::graph::{Graph, DUMP_BASENAME};
 use crate::metric::Metric;
 use std::fs;
@@ -208,9 +209,7 @@ pub(crate) fn load_graph(source: &GraphSource, metric: Metric) -> Result<Graph> 
 }
 
 fn encode(m: &Manifest, crcs: Crcs) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 + m.entries.len() * 32);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&FORMAT.to_le_bytes());
+    let mut out = framing::begin(MAGIC, FORMAT, 52 + m.entries.len() * 32);
     out.extend_from_slice(&m.commit_version.to_le_bytes());
     out.push(m.metric.to_byte());
     out.extend_from_slice(&(m.dim as u32).to_le_bytes());
@@ -225,56 +224,12 @@ fn encode(m: &Manifest, crcs: Crcs) -> Vec<u8> {
         out.extend_from_slice(&(e.key.len() as u32).to_le_bytes());
         out.extend_from_slice(e.key.as_bytes());
     }
-    let crc = crc32fast::hash(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
-    out
-}
-
-struct Reader<'a> {
-    buf: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        if self.buf.len() < n {
-            return Err(VectorError::Dump("manifest truncated".into()));
-        }
-        let (head, rest) = self.buf.split_at(n);
-        self.buf = rest;
-        Ok(head)
-    }
-    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
-        let mut a = [0u8; N];
-        a.copy_from_slice(self.take(N)?);
-        Ok(a)
-    }
-    fn u32(&mut self) -> Result<u32> {
-        Ok(u32::from_le_bytes(self.array()?))
-    }
-    fn u64(&mut self) -> Result<u64> {
-        Ok(u64::from_le_bytes(self.array()?))
-    }
+    framing::finish(out)
 }
 
 fn decode(bytes: &[u8]) -> Result<(Manifest, Crcs)> {
     let bad = |m: &str| VectorError::Dump(format!("manifest: {m}"));
-    if bytes.len() < 4 {
-        return Err(bad("truncated"));
-    }
-    let (body, crc) = bytes.split_at(bytes.len() - 4);
-    let mut crc_bytes = [0u8; 4];
-    crc_bytes.copy_from_slice(crc);
-    if crc32fast::hash(body) != u32::from_le_bytes(crc_bytes) {
-        return Err(bad("checksum mismatch"));
-    }
-    let mut r = Reader { buf: body };
-    if r.take(8)? != MAGIC {
-        return Err(bad("bad magic"));
-    }
-    let format = r.u32()?;
-    if format != FORMAT {
-        return Err(bad(&format!("unsupported format {format}")));
-    }
+    let mut r = framing::open(bytes, MAGIC, FORMAT, "manifest")?;
     let commit_version = r.u64()?;
     let metric = Metric::from_byte(r.array::<1>()?[0]).ok_or_else(|| bad("unknown metric"))?;
     let dim = r.u32()? as usize;
@@ -285,7 +240,7 @@ fn decode(bytes: &[u8]) -> Result<(Manifest, Crcs)> {
         flat: r.u32()?,
     };
     let n = r.u64()? as usize;
-    let mut entries = Vec::with_capacity(n.min(body.len() / 16));
+    let mut entries = Vec::with_capacity(n.min(r.remaining() / 16));
     for _ in 0..n {
         let pid = r.u32()?;
         let version = r.u64()?;
@@ -298,7 +253,7 @@ fn decode(bytes: &[u8]) -> Result<(Manifest, Crcs)> {
         }
         entries.push(ManifestEntry { pid, version, key });
     }
-    if !r.buf.is_empty() {
+    if r.remaining() != 0 {
         return Err(bad("trailing bytes"));
     }
     Ok((

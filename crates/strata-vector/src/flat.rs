@@ -27,6 +27,7 @@
 //! ```
 
 use crate::error::{Result, VectorError};
+use crate::framing;
 use crate::kernels;
 use std::cell::RefCell;
 use std::cmp::Ordering;
@@ -322,9 +323,7 @@ impl FlatGraph {
             .iter()
             .map(|l| l.members.len() + l.offsets.len() + l.neighbours.len() + 4)
             .sum();
-        let mut out = Vec::with_capacity(32 + 4 * words);
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&FORMAT.to_le_bytes());
+        let mut out = framing::begin(MAGIC, FORMAT, 16 + 4 * words);
         out.extend_from_slice(&(self.slot_count as u64).to_le_bytes());
         out.extend_from_slice(&self.entry.to_le_bytes());
         out.extend_from_slice(&(self.layers.len() as u32).to_le_bytes());
@@ -343,9 +342,7 @@ impl FlatGraph {
             out.extend_from_slice(&(layer.neighbours.len() as u64).to_le_bytes());
             put(&mut out, &layer.neighbours);
         }
-        let crc = crc32fast::hash(&out);
-        out.extend_from_slice(&crc.to_le_bytes());
-        out
+        framing::finish(out)
     }
 
     /// Parses and fully validates bytes written by [`FlatGraph::encode`]: checksum,
@@ -353,23 +350,7 @@ impl FlatGraph {
     /// result can never index out of bounds. Cost: O(size).
     pub(crate) fn decode(bytes: &[u8]) -> Result<FlatGraph> {
         let bad = |m: &str| VectorError::Dump(format!("flat graph: {m}"));
-        if bytes.len() < 4 {
-            return Err(bad("truncated"));
-        }
-        let (body, crc) = bytes.split_at(bytes.len() - 4);
-        let mut crc_bytes = [0u8; 4];
-        crc_bytes.copy_from_slice(crc);
-        if crc32fast::hash(body) != u32::from_le_bytes(crc_bytes) {
-            return Err(bad("checksum mismatch"));
-        }
-        let mut r = Cursor { buf: body };
-        if r.take(8)? != MAGIC {
-            return Err(bad("bad magic"));
-        }
-        let format = r.u32()?;
-        if format != FORMAT {
-            return Err(bad(&format!("unsupported format {format}")));
-        }
+        let mut r = framing::open(bytes, MAGIC, FORMAT, "flat graph")?;
         let slot_count = usize::try_from(r.u64()?).map_err(|_| bad("slot count"))?;
         if slot_count > u32::MAX as usize {
             return Err(bad("slot count out of range"));
@@ -409,7 +390,7 @@ impl FlatGraph {
                 neighbours,
             });
         }
-        if !r.buf.is_empty() {
+        if r.remaining() != 0 {
             return Err(bad("trailing bytes"));
         }
         let top = &layers[layer_count - 1];
@@ -426,41 +407,6 @@ impl FlatGraph {
             entry,
             layers,
         })
-    }
-}
-
-struct Cursor<'a> {
-    buf: &'a [u8],
-}
-
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        if self.buf.len() < n {
-            return Err(VectorError::Dump("flat graph: truncated".into()));
-        }
-        let (head, rest) = self.buf.split_at(n);
-        self.buf = rest;
-        Ok(head)
-    }
-    fn u32(&mut self) -> Result<u32> {
-        let mut a = [0u8; 4];
-        a.copy_from_slice(self.take(4)?);
-        Ok(u32::from_le_bytes(a))
-    }
-    fn u64(&mut self) -> Result<u64> {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(self.take(8)?);
-        Ok(u64::from_le_bytes(a))
-    }
-    fn u32s(&mut self, n: usize) -> Result<Vec<u32>> {
-        let bytes = self.take(
-            n.checked_mul(4)
-                .ok_or_else(|| VectorError::Dump("flat graph: length overflow".into()))?,
-        )?;
-        Ok(bytes
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect())
     }
 }
 

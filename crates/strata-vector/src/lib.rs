@@ -64,6 +64,7 @@ mod dump;
 mod error;
 mod filter;
 mod flat;
+mod framing;
 mod graph;
 mod index;
 mod kernels;

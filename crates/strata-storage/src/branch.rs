@@ -5,7 +5,7 @@
 //! both read chains, at the lower of the two fork versions. A key "changed on a side"
 //! when its visible value there differs from its value at the ancestor point.
 
-use crate::engine::Database;
+use crate::engine::{Database, PendingWrite};
 use crate::error::{Result, StorageError};
 use crate::primitive::ChangedKey;
 use crate::record::Record;
@@ -274,12 +274,12 @@ impl Database {
                     continue;
                 }
             }
-            writes.push(ChangedKey {
+            writes.push(PendingWrite::new(ChangedKey {
                 scope: Scope::new(it, k.0),
                 tag: k.1,
                 key: k.2,
                 value: rs.and_then(|r| r.value.clone()),
-            });
+            }));
         }
         if strategy == MergeStrategy::Strict && !conflicts.is_empty() {
             let list: Vec<String> = conflicts

@@ -100,6 +100,28 @@ const STATS_CHECKPOINT: u64 = 4096;
 /// Memtable bytes above which closing writes them out as tables.
 const CLOSE_FLUSH_BYTES: u64 = 1024 * 1024;
 
+/// One buffered write on its way into a commit.
+pub(crate) struct PendingWrite {
+    /// Its key in the `latest` keyspace (computed once, when the write is buffered).
+    pub latest_key: Vec<u8>,
+    /// What is written.
+    pub change: ChangedKey,
+    /// Made with `put_new`: the commit skips the key's existence read.
+    pub fresh: bool,
+}
+
+impl PendingWrite {
+    /// A plain write (not `put_new`).
+    pub(crate) fn new(change: ChangedKey) -> Self {
+        let s = &change.scope;
+        PendingWrite {
+            latest_key: keys::latest_key(s.branch, &s.space, change.tag, &change.key),
+            change,
+            fresh: false,
+        }
+    }
+}
+
 pub(crate) struct CommitState {
     pub head_version: CommitVersion,
     pub head_ts: Timestamp,
@@ -1348,24 +1370,12 @@ impl Database {
 
     /// Writes a set of changes as one commit. `snapshot` is the version the writer read
     /// at (conflict detection: any key changed after it on the same branch fails the
-    /// commit). `fixed` lets bundle import write records with given versions and
-    /// timestamps.
+    /// commit). Writes marked `fresh` (`put_new`) skip their existence read, on the
+    /// caller's word that the key is new (see `VersionedStore::put_new`).
     pub(crate) fn apply_commit(
         &self,
         snapshot: Option<CommitVersion>,
-        writes: Vec<ChangedKey>,
-    ) -> Result<CommitVersion> {
-        self.apply_commit_with(snapshot, writes, &BTreeSet::new())
-    }
-
-    /// [`Database::apply_commit`], where the latest keys in `fresh` were written with
-    /// `put_new`: their existence read (conflict check, live count, history move) is
-    /// skipped, on the caller's word that they are new (see `VersionedStore::put_new`).
-    pub(crate) fn apply_commit_with(
-        &self,
-        snapshot: Option<CommitVersion>,
-        writes: Vec<ChangedKey>,
-        fresh: &BTreeSet<Vec<u8>>,
+        writes: Vec<PendingWrite>,
     ) -> Result<CommitVersion> {
         if writes.is_empty() {
             return Ok(snapshot.unwrap_or_else(|| self.committed_version()));
@@ -1381,14 +1391,14 @@ impl Database {
             let cat = inner.catalog.read();
             writes
                 .iter()
-                .map(|w| w.scope.branch)
+                .map(|w| w.change.scope.branch)
                 .filter(|b| cat.by_id(*b).is_some_and(|i| i.parent.is_some()))
                 .collect()
         };
         let has_parent = |b: BranchId| forked.contains(&b);
         {
             let cat = inner.catalog.read();
-            for w in &writes {
+            for w in writes.iter().map(|w| &w.change) {
                 if cat.by_id(w.scope.branch).is_none() {
                     return Err(StorageError::NotFound(format!(
                         "branch id {} no longer exists",
@@ -1407,13 +1417,18 @@ impl Database {
         }
         let mut change_log: Vec<(BranchId, catalog::ChangeEntry)> = Vec::new();
         let mut written: Vec<(fjall::Slice, fjall::Slice)> = Vec::with_capacity(writes.len());
-        for w in &writes {
-            let lk = keys::latest_key(w.scope.branch, &w.scope.space, w.tag, &w.key);
+        let mut changes: Vec<ChangedKey> = Vec::with_capacity(writes.len());
+        for PendingWrite {
+            latest_key: lk,
+            change: w,
+            fresh,
+        } in writes
+        {
             // One lookup serves conflict detection (first committer wins), the
             // live-key count and the move of the superseded version into history;
             // only keys never written on this branch fall through to its fork
             // ancestors.
-            let existing = if fresh.contains(&lk) {
+            let existing = if fresh {
                 None
             } else {
                 self.latest_record(&lk)?
@@ -1439,7 +1454,7 @@ impl Database {
                     );
                     record::latest_is_live(&own)
                 }
-                None if has_parent(w.scope.branch) && !fresh.contains(&lk) => self
+                None if has_parent(w.scope.branch) && !fresh => self
                     .read_visible(&w.scope, w.tag, &w.key, state.head_version, None)?
                     .is_some_and(|r| r.value.is_some()),
                 None => false,
@@ -1462,6 +1477,7 @@ impl Database {
             let rec = fjall::Slice::from(record::encode_latest(version, ts, w.value.as_ref()));
             batch.insert(&inner.latest, lk.clone(), rec.clone());
             written.push((lk, rec));
+            changes.push(w);
         }
         for (b, entry) in change_log {
             batch.insert(
@@ -1532,7 +1548,7 @@ impl Database {
         let change = CommittedChange {
             version,
             timestamp: ts,
-            writes,
+            writes: changes,
         };
         for o in inner.observers.read().iter() {
             o.on_commit(&change);

@@ -1,5 +1,6 @@
 //! Transactions: snapshot reads, buffered writes, optimistic commit.
 
+use crate::engine::PendingWrite;
 use crate::engine::{now_micros, Database};
 use crate::error::{Result, StorageError};
 use crate::keys;
@@ -10,7 +11,7 @@ use crate::store::{
     VersionedStore,
 };
 use crate::value::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
 /// A transaction: a consistent snapshot plus a buffer of writes, committed atomically.
@@ -29,10 +30,9 @@ pub struct Transaction {
     read_only: bool,
     id: u64,
     started_at: Timestamp,
-    /// Buffered writes keyed by their encoded latest key (so they sort like the store).
-    writes: BTreeMap<Vec<u8>, ChangedKey>,
-    /// Latest keys of buffered writes made with `put_new` (see the trait).
-    fresh: BTreeSet<Vec<u8>>,
+    /// Buffered writes keyed by their encoded latest key (so they sort like the store),
+    /// each with whether it was made with `put_new` (see the trait).
+    writes: BTreeMap<Vec<u8>, (ChangedKey, bool)>,
 }
 
 impl std::fmt::Debug for Transaction {
@@ -64,7 +64,6 @@ impl Transaction {
             id,
             started_at: now_micros(),
             writes: BTreeMap::new(),
-            fresh: BTreeSet::new(),
         }
     }
 
@@ -98,9 +97,16 @@ impl Transaction {
     /// Fails with [`StorageError::Conflict`] (and writes nothing) when another commit
     /// changed one of the written keys after the snapshot.
     pub fn commit(self) -> Result<CommitVersion> {
-        let writes: Vec<ChangedKey> = self.writes.into_values().collect();
-        self.db
-            .apply_commit_with(Some(self.snapshot), writes, &self.fresh)
+        let writes: Vec<PendingWrite> = self
+            .writes
+            .into_iter()
+            .map(|(latest_key, (change, fresh))| PendingWrite {
+                latest_key,
+                change,
+                fresh,
+            })
+            .collect();
+        self.db.apply_commit(Some(self.snapshot), writes)
     }
 
     /// Discards all buffered writes.
@@ -112,6 +118,7 @@ impl Transaction {
         }
         self.writes
             .get(&keys::latest_key(scope.branch, &scope.space, tag, key))
+            .map(|(change, _)| change)
     }
 
     fn check_writable(&self, scope: &Scope, key: &[u8]) -> Result<()> {
@@ -135,11 +142,8 @@ impl Transaction {
         Ok(())
     }
 
-    fn buffer(&mut self, scope: &Scope, tag: PrimitiveTag, key: &[u8], value: Option<Value>) {
-        self.buffer_as(scope, tag, key, value, false);
-    }
-
-    fn buffer_as(
+    /// Buffers a write; `fresh` marks a `put_new` (the last write of a key decides).
+    fn buffer(
         &mut self,
         scope: &Scope,
         tag: PrimitiveTag,
@@ -147,20 +151,17 @@ impl Transaction {
         value: Option<Value>,
         fresh: bool,
     ) {
-        let lk = keys::latest_key(scope.branch, &scope.space, tag, key);
-        if fresh {
-            self.fresh.insert(lk.clone());
-        } else if !self.fresh.is_empty() {
-            self.fresh.remove(&lk);
-        }
         self.writes.insert(
-            lk,
-            ChangedKey {
-                scope: scope.clone(),
-                tag,
-                key: key.to_vec(),
-                value,
-            },
+            keys::latest_key(scope.branch, &scope.space, tag, key),
+            (
+                ChangedKey {
+                    scope: scope.clone(),
+                    tag,
+                    key: key.to_vec(),
+                    value,
+                },
+                fresh,
+            ),
         );
     }
 }
@@ -238,7 +239,7 @@ impl VersionedStore for Transaction {
                 .into_iter()
                 .map(|(k, r)| (k, to_versioned(r)))
                 .collect();
-            for (_, w) in self.writes.range(lo.clone()..) {
+            for (_, (w, _)) in self.writes.range(lo.clone()..) {
                 if w.scope != *scope || w.tag != tag || !w.key.starts_with(prefix) {
                     break;
                 }
@@ -290,7 +291,7 @@ impl VersionedStore for Transaction {
 
     fn put(&mut self, scope: &Scope, tag: PrimitiveTag, key: &[u8], value: Value) -> Result<()> {
         self.check_writable(scope, key)?;
-        self.buffer(scope, tag, key, Some(value));
+        self.buffer(scope, tag, key, Some(value), false);
         Ok(())
     }
 
@@ -302,7 +303,7 @@ impl VersionedStore for Transaction {
         value: Value,
     ) -> Result<()> {
         self.check_writable(scope, key)?;
-        self.buffer_as(scope, tag, key, Some(value), true);
+        self.buffer(scope, tag, key, Some(value), true);
         Ok(())
     }
 
@@ -310,7 +311,7 @@ impl VersionedStore for Transaction {
         self.check_writable(scope, key)?;
         let existed = self.get(scope, tag, key)?.is_some();
         if existed {
-            self.buffer(scope, tag, key, None);
+            self.buffer(scope, tag, key, None, false);
         }
         Ok(existed)
     }

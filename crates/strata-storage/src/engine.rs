@@ -61,7 +61,8 @@ pub struct DatabaseOptions {
     /// Block cache size in bytes (default 64 MiB).
     pub cache_size: u64,
     /// Latest-record cache size in bytes (default 32 MiB; 0 turns it off): recently
-    /// read records kept in memory, so repeated point reads skip fjall.
+    /// read and written records kept in memory, so repeated point reads and reads
+    /// soon after a write skip fjall.
     pub read_cache_size: u64,
 }
 
@@ -1416,7 +1417,7 @@ impl Database {
             }
         }
         let mut change_log: Vec<(BranchId, catalog::ChangeEntry)> = Vec::new();
-        let mut written: Vec<(fjall::Slice, fjall::Slice)> = Vec::with_capacity(writes.len());
+        let mut written: Vec<(fjall::Slice, fjall::Slice, bool)> = Vec::with_capacity(writes.len());
         let mut changes: Vec<ChangedKey> = Vec::with_capacity(writes.len());
         for PendingWrite {
             latest_key: lk,
@@ -1476,7 +1477,7 @@ impl Database {
             let lk = fjall::Slice::from(lk);
             let rec = fjall::Slice::from(record::encode_latest(version, ts, w.value.as_ref()));
             batch.insert(&inner.latest, lk.clone(), rec.clone());
-            written.push((lk, rec));
+            written.push((lk, rec, !fresh));
             changes.push(w);
         }
         for (b, entry) in change_log {
@@ -1530,8 +1531,8 @@ impl Database {
             }
         }
         self.commit_batch(batch)?;
-        for (lk, rec) in written {
-            inner.latest_cache.committed(&lk, rec);
+        for (lk, rec, keep) in written {
+            inner.latest_cache.committed(&lk, rec, keep);
         }
         state.head_version = version;
         state.head_ts = ts;

@@ -3,7 +3,8 @@
 //! the dump and its QPS and recall@10, and the cost of growing a loaded index.
 //!
 //! Run in release: `cargo run --release -p strata-vector --example vector_bench [n] [dim]
-//! [dump dir]`.
+//! [dump dir]`. `VB_REPS=<n>` runs each ef's query set n times (steadier rates on a
+//! shared machine).
 
 use std::time::Instant;
 use strata_vector::{DumpStatus, HnswParams, IndexConfig, IndexRecord, Metric, VectorIndex};
@@ -123,6 +124,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let t = Instant::now();
         let cpu = cpu_seconds();
         let mut recall = 0.0;
+        let reps: usize = std::env::var("VB_REPS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        for _ in 1..reps {
+            for q in &queries {
+                std::hint::black_box(hnsw.search(q, 10, None)?);
+            }
+        }
         for (q, want) in queries.iter().zip(&truth) {
             let got = hnsw.search(q, 10, None)?;
             recall += want
@@ -131,9 +141,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .count() as f64
                 / 10.0;
         }
-        let qps = queries.len() as f64 / t.elapsed().as_secs_f64();
+        let qps = (reps * queries.len()) as f64 / t.elapsed().as_secs_f64();
         let cpu_qps = match (cpu, cpu_seconds()) {
-            (Some(a), Some(b)) if b > a => queries.len() as f64 / (b - a),
+            (Some(a), Some(b)) if b > a => (reps * queries.len()) as f64 / (b - a),
             _ => f64::NAN,
         };
         println!(

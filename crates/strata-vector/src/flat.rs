@@ -291,9 +291,11 @@ impl FlatGraph {
                 fresh.clear();
                 for &n in layer0.list(local) {
                     if s.visit(n) {
-                        touch(n);
                         fresh.push(n);
                     }
+                }
+                for &n in &fresh {
+                    touch(n);
                 }
                 for &n in &fresh {
                     let d = dist(n);

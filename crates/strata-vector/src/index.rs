@@ -18,6 +18,9 @@
 //!   inserts them into hnsw_rs's graph and extracts a new flat copy. When tombstones
 //!   exceed [`IndexConfig::max_tombstone_ratio`] of all slots, the graph is rebuilt
 //!   from the live slots, so recall does not decay under churn.
+//! - `half` (cosine and dot product on CPUs with F16C) is a half-precision copy of
+//!   the vectors of `flat`'s slots, walked instead of `data`; results are rescored
+//!   from `data`. It is extended at each extraction and dropped with the graph.
 //! - `flat` is always extracted from hnsw_rs's current graph: from `graph` when it is
 //!   loaded, else from the files `graph_source` names (exactly one of the two is
 //!   `Some` in HNSW mode).
@@ -27,6 +30,7 @@ use crate::error::{Result, VectorError};
 use crate::filter::MetadataFilter;
 use crate::flat::FlatGraph;
 use crate::graph::{Graph, HnswParams};
+use crate::half::HalfVectors;
 use crate::kernels;
 use crate::metric::Metric;
 use crate::topk::TopK;
@@ -243,6 +247,9 @@ pub struct VectorIndex {
     graph_source: Option<GraphSource>,
     /// The searchable copy of the graph; `Some` exactly in HNSW mode.
     flat: Option<FlatGraph>,
+    /// Half-precision vectors of the graph's points, walked instead of `data` when
+    /// the metric and CPU allow (see `half.rs`); covers `flat`'s slots when `Some`.
+    half: Option<HalfVectors>,
     pending: Vec<u32>,
 }
 
@@ -287,6 +294,7 @@ impl VectorIndex {
             graph: None,
             graph_source: None,
             flat: None,
+            half: None,
             pending: Vec::new(),
         })
     }
@@ -363,6 +371,7 @@ impl VectorIndex {
             + self.pending.capacity() * 4
             + self.graph.as_ref().map_or(0, |g| g.memory_bytes(self.dim))
             + self.flat.as_ref().map_or(0, FlatGraph::memory_bytes)
+            + self.half.as_ref().map_or(0, HalfVectors::memory_bytes)
     }
 
     fn vector(&self, pid: u32) -> &[f32] {
@@ -596,7 +605,25 @@ impl VectorIndex {
         if let Some(graph) = &self.graph {
             self.flat = Some(graph.extract(self.slots.len()));
             self.graph_source = None;
+            self.refresh_half();
         }
+    }
+
+    /// Extends the half-precision copy to the flat graph's slots (slots are
+    /// append-only while the graph exists). Cost: O(new slots * dim).
+    fn refresh_half(&mut self) {
+        let Some(n) = self.flat.as_ref().map(FlatGraph::slot_count) else {
+            self.half = None;
+            return;
+        };
+        if !HalfVectors::supported(self.metric) {
+            return;
+        }
+        let half = self.half.get_or_insert_with(|| HalfVectors::new(self.dim));
+        if half.slots() > n {
+            *half = HalfVectors::new(self.dim);
+        }
+        half.extend(&self.data, &self.inv_norm, self.metric, n);
     }
 
     /// Moves the live slots to dense ids `0..live`, dropping tombstones. Cost: a copy
@@ -629,6 +656,7 @@ impl VectorIndex {
         self.graph = None;
         self.graph_source = None;
         self.flat = None;
+        self.half = None;
         if self.tombstones() > 0 {
             self.compact();
         }
@@ -694,13 +722,44 @@ impl VectorIndex {
             self.alive[id as usize]
                 && filter.is_none_or(|f| f.matches(self.slots[id as usize].metadata.as_ref()))
         };
-        let dist = |id: u32| -self.raw_score(&q, id, metric);
-        let touch = |id: u32| kernels::prefetch(self.vector(id));
+        // The walk reads the half-precision copy when there is one; its results are
+        // rescored exactly.
+        let half = self
+            .half
+            .as_ref()
+            .filter(|h| h.slots() >= flat.slot_count());
         let mut ef = self.config.hnsw.ef_search.max(k);
         loop {
             let mut top = TopK::new(k);
-            for (d, id) in flat.search(ef, dist, keep, touch) {
-                top.push(-d, id);
+            match half {
+                Some(h) => {
+                    let found = flat.search(
+                        ef,
+                        |id| -h.score(&q, id),
+                        keep,
+                        |id| kernels::prefetch_all(h.vector(id)),
+                    );
+                    // The approximate order is off only between near-ties: rescoring
+                    // the best 2k + 8 finds the exact top k among them.
+                    let best = &found[..found.len().min(2 * k + 8)];
+                    for &(_, id) in best {
+                        kernels::prefetch(self.vector(id));
+                    }
+                    for &(_, id) in best {
+                        top.push(self.raw_score(&q, id, metric), id);
+                    }
+                }
+                None => {
+                    let found = flat.search(
+                        ef,
+                        |id| -self.raw_score(&q, id, metric),
+                        keep,
+                        |id| kernels::prefetch_all(self.vector(id)),
+                    );
+                    for (d, id) in found {
+                        top.push(-d, id);
+                    }
+                }
             }
             for &pid in &self.pending {
                 let s = &self.slots[pid as usize];
@@ -939,6 +998,7 @@ impl VectorIndex {
             }
         }
         stale += dumped.len() - reused;
+        self.refresh_half();
         for r in fresh {
             if !dumped.contains_key(&r.key) {
                 stale += 1;

@@ -66,6 +66,7 @@ mod filter;
 mod flat;
 mod framing;
 mod graph;
+mod half;
 mod index;
 mod kernels;
 mod keys;

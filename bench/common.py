@@ -18,6 +18,12 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
+# numpy's OpenBLAS keeps a thread per core spinning after each BLAS call; on a 2-core
+# machine that steals a core from the single-threaded query loops measured here (a
+# quarter of a profile's samples). Set before any benchmark imports numpy; child
+# processes inherit it.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results"

@@ -9,8 +9,8 @@
 //! results are rescored exactly from the f32 arena, so returned scores and their order
 //! are exact.
 //!
-//! Used for cosine and dot-product collections on CPUs with F16C
-//! ([`kernels::half_available`]); euclidean distances between near neighbours would
+//! Used for cosine and dot-product collections of at least [`MIN_DIMENSION`]
+//! components on CPUs with F16C ([`kernels::half_available`]); euclidean distances between near neighbours would
 //! lose too much to rounding, so they keep walking the f32 vectors.
 //!
 //! Invariant: point ids `0..slots()` mirror the owning index's slots at the time they
@@ -19,6 +19,12 @@
 
 use crate::kernels;
 use crate::metric::Metric;
+
+/// Vectors shorter than this keep walking f32. Below it a vector is at most eight
+/// cache lines and the walk is bound by per-visit bookkeeping, not loads: measured
+/// from Python on 50-d GloVe (50k, cosine), the half copy lost about 15% of the
+/// queries per second at ef=64, while it gained about 20% on 100k x 384.
+pub(crate) const MIN_DIMENSION: usize = 128;
 
 /// See the module docs.
 #[derive(Debug, Clone, Default)]
@@ -29,9 +35,10 @@ pub(crate) struct HalfVectors {
 }
 
 impl HalfVectors {
-    /// Whether a collection with `metric` gets a half copy on this CPU.
-    pub(crate) fn supported(metric: Metric) -> bool {
-        metric != Metric::Euclidean && kernels::half_available()
+    /// Whether a collection of `dim`-component vectors with `metric` gets a half copy
+    /// on this CPU: from [`MIN_DIMENSION`] components on.
+    pub(crate) fn supported(dim: usize, metric: Metric) -> bool {
+        dim >= MIN_DIMENSION && metric != Metric::Euclidean && kernels::half_available()
     }
 
     /// An empty copy for vectors of `dim` components.

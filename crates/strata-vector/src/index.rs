@@ -18,7 +18,7 @@
 //!   inserts them into hnsw_rs's graph and extracts a new flat copy. When tombstones
 //!   exceed [`IndexConfig::max_tombstone_ratio`] of all slots, the graph is rebuilt
 //!   from the live slots, so recall does not decay under churn.
-//! - `half` (cosine and dot product on CPUs with F16C) is a half-precision copy of
+//! - `half` (cosine and dot product, 128+ dimensions, CPUs with F16C) is a half-precision copy of
 //!   the vectors of `flat`'s slots, walked instead of `data`; results are rescored
 //!   from `data`. It is extended at each extraction and dropped with the graph.
 //! - `flat` is always extracted from hnsw_rs's current graph: from `graph` when it is
@@ -30,7 +30,7 @@ use crate::error::{Result, VectorError};
 use crate::filter::MetadataFilter;
 use crate::flat::FlatGraph;
 use crate::graph::{Graph, HnswParams};
-use crate::half::HalfVectors;
+use crate::half::{self, HalfVectors};
 use crate::kernels;
 use crate::metric::Metric;
 use crate::topk::TopK;
@@ -616,7 +616,7 @@ impl VectorIndex {
             self.half = None;
             return;
         };
-        if !HalfVectors::supported(self.metric) {
+        if !HalfVectors::supported(self.dim, self.metric) {
             return;
         }
         let half = self.half.get_or_insert_with(|| HalfVectors::new(self.dim));
@@ -754,7 +754,15 @@ impl VectorIndex {
                         ef,
                         |id| -self.raw_score(&q, id, metric),
                         keep,
-                        |id| kernels::prefetch_all(self.vector(id)),
+                        |id| {
+                            // Long vectors are loaded whole ahead of scoring; short
+                            // ones (a few lines) are left to the hardware prefetcher.
+                            if self.dim >= half::MIN_DIMENSION {
+                                kernels::prefetch_all(self.vector(id));
+                            } else {
+                                kernels::prefetch(self.vector(id));
+                            }
+                        },
                     );
                     for (d, id) in found {
                         top.push(-d, id);

@@ -367,7 +367,11 @@ fn graph_results_carry_exact_scores_for_any_vector_scale() -> R {
             let mean = total / queries.len() as f64;
             // Euclidean walks the f32 vectors; with magnitudes spread over six orders
             // its neighbourhoods are hard for any HNSW graph (0.92-0.95 measured).
-            let floor = if metric == Metric::Euclidean { 0.85 } else { 0.95 };
+            let floor = if metric == Metric::Euclidean {
+                0.85
+            } else {
+                0.95
+            };
             assert!(mean >= floor, "{metric:?} {what}: recall {mean}");
             Ok(())
         };

@@ -18,9 +18,10 @@
 //!   inserts them into hnsw_rs's graph and extracts a new flat copy. When tombstones
 //!   exceed [`IndexConfig::max_tombstone_ratio`] of all slots, the graph is rebuilt
 //!   from the live slots, so recall does not decay under churn.
-//! - `half` (cosine and dot product, 128+ dimensions, CPUs with F16C) is a half-precision copy of
-//!   the vectors of `flat`'s slots, walked instead of `data`; results are rescored
-//!   from `data`. It is extended at each extraction and dropped with the graph.
+//! - `half` (cosine and dot product, 128+ dimensions, CPUs with F16C) is a
+//!   half-precision copy of the vectors of `flat`'s slots, walked instead of `data`;
+//!   results are rescored from `data`. It is extended at each extraction and dropped
+//!   with the graph.
 //! - `flat` is always extracted from hnsw_rs's current graph: from `graph` when it is
 //!   loaded, else from the files `graph_source` names (exactly one of the two is
 //!   `Some` in HNSW mode).
@@ -741,7 +742,7 @@ impl VectorIndex {
                     );
                     // The approximate order is off only between near-ties: rescoring
                     // the best 2k + 8 finds the exact top k among them.
-                    let best = &found[..found.len().min(2 * k + 8)];
+                    let best = &found[..found.len().min(k.saturating_mul(2).saturating_add(8))];
                     for &(_, id) in best {
                         kernels::prefetch(self.vector(id));
                     }

@@ -376,6 +376,13 @@ fn graph_results_carry_exact_scores_for_any_vector_scale() -> R {
             Ok(())
         };
         check(&index, "after the build")?;
+        // A k beyond the collection returns every vector with its exact score.
+        let every = index.search(&queries[0], usize::MAX, None)?;
+        assert_eq!(every.len(), n - 200);
+        assert_eq!(
+            every,
+            index.search_exact(&queries[0], usize::MAX, None, metric)?
+        );
         // Growth: more than max_pending new vectors are inserted into the graph and
         // the copy is extended over them.
         for (i, v) in data[n - 200..].iter().enumerate() {

@@ -751,14 +751,15 @@ impl VectorIndex {
                     }
                 }
                 None => {
+                    // Long vectors are loaded whole ahead of scoring; short ones (a
+                    // few lines) are left to the hardware prefetcher.
+                    let whole = self.dim >= half::MIN_DIMENSION;
                     let found = flat.search(
                         ef,
                         |id| -self.raw_score(&q, id, metric),
                         keep,
                         |id| {
-                            // Long vectors are loaded whole ahead of scoring; short
-                            // ones (a few lines) are left to the hardware prefetcher.
-                            if self.dim >= half::MIN_DIMENSION {
+                            if whole {
                                 kernels::prefetch_all(self.vector(id));
                             } else {
                                 kernels::prefetch(self.vector(id));

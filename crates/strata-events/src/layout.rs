@@ -9,7 +9,10 @@
 //! ```
 //!
 //! Every append writes the head, so two concurrent appends to one scope always
-//! conflict in the engine and one of them retries: that keeps sequences dense.
+//! conflict in the engine and one of them retries: that keeps sequences dense. The
+//! head is written without history (`VersionedStore::put_without_history`): it is a
+//! summary of the records, and a view older than its newest version rebuilds it from
+//! them (the records are dense from 0, so a binary search finds the length).
 //!
 //! `hash(n) = BLAKE3("strata-event-v1" | hash(n-1) | n (u64 BE) | len(type) (u32 BE) |
 //! type | encode(payload))`, with `hash(-1)` = [`GENESIS_HASH`]. The commit timestamp

@@ -38,11 +38,56 @@ pub(crate) fn event_from(seq: u64, v: Versioned) -> Result<Event> {
     })
 }
 
+/// The log head as this view sees it. The head is written without history (see
+/// [`append`]; forks still see theirs), so a view older than its newest version (a
+/// transaction that began before another append) does not see it and rebuilds it from
+/// the event records with [`derive_len`]. Cost: one point lookup; about `2 log2(len)`
+/// more when rebuilt (and one for a log never appended to).
 pub(crate) fn read_head(store: &dyn VersionedStore, scope: &Scope) -> Result<Head> {
-    match store.get(scope, tags::EVENTS, HEAD_KEY)? {
-        Some(v) => Head::decode(&v.value),
-        None => Ok(Head::EMPTY),
+    if let Some(v) = store.get(scope, tags::EVENTS, HEAD_KEY)? {
+        return Head::decode(&v.value);
     }
+    let len = derive_len(|seq| Ok(store.get(scope, tags::EVENTS, &event_key(seq))?.is_some()))?;
+    if len == 0 {
+        return Ok(Head::EMPTY);
+    }
+    let last = get(store, scope, len - 1)?
+        .ok_or_else(|| EventError::corrupt(Some(len - 1), "event vanished while reading"))?;
+    Ok(Head {
+        len,
+        last_hash: last.hash,
+    })
+}
+
+/// The length of a dense log from a predicate that says whether event `seq` exists
+/// (true for every seq below the length, false from it on): an exponential then a
+/// binary search, at most about `2 log2(len) + 2` calls.
+pub(crate) fn derive_len(mut exists: impl FnMut(u64) -> Result<bool>) -> Result<u64> {
+    if !exists(0)? {
+        return Ok(0);
+    }
+    // Invariant: `lo` exists, `hi` does not (or is past every possible sequence).
+    let mut lo = 0u64;
+    let mut hi = 1u64;
+    while exists(hi)? {
+        lo = hi;
+        match hi.checked_mul(2) {
+            Some(h) => hi = h,
+            None => {
+                hi = u64::MAX;
+                break;
+            }
+        }
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if exists(mid)? {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok(lo + 1)
 }
 
 /// Appends an event and returns its sequence number: the scope's current length, so
@@ -50,6 +95,9 @@ pub(crate) fn read_head(store: &dyn VersionedStore, scope: &Scope) -> Result<Hea
 /// head; two concurrent appends to one scope therefore conflict and the loser retries
 /// (in [`Database::transact`](strata_storage::Database::transact)), which keeps
 /// sequence numbers dense. Several appends in one transaction get consecutive numbers.
+/// The head is a summary of the records (length and last hash), so it is written
+/// without history ([`VersionedStore::put_without_history`]): an append costs no
+/// history insert, and older views rebuild the head (see [`read_head`]).
 /// Cost: one point lookup (the head), one hash, three buffered writes; independent of
 /// the log's length.
 pub fn append(
@@ -79,7 +127,7 @@ pub fn append(
         encode_record(event_type, payload, hash),
     )?;
     store.put_new(scope, tags::EVENTS, &type_key(event_type, seq), Value::Null)?;
-    store.put(scope, tags::EVENTS, HEAD_KEY, new_head.encode()?)?;
+    store.put_without_history(scope, tags::EVENTS, HEAD_KEY, new_head.encode()?)?;
     Ok(seq)
 }
 
@@ -112,12 +160,14 @@ pub fn len(store: &dyn VersionedStore, scope: &Scope) -> Result<u64> {
     Ok(read_head(store, scope)?.len)
 }
 
-/// How many events the log held at commit timestamp `ts`. Cost: a short range scan.
+/// How many events the log held at commit timestamp `ts` (the head keeps no history,
+/// so this probes the event records). Cost: about `2 log2(len)` short range scans.
 pub fn len_as_of(store: &dyn VersionedStore, scope: &Scope, ts: Timestamp) -> Result<u64> {
-    match store.get_as_of(scope, tags::EVENTS, HEAD_KEY, ts)? {
-        Some(v) => Ok(Head::decode(&v.value)?.len),
-        None => Ok(0),
-    }
+    derive_len(|seq| {
+        Ok(store
+            .get_as_of(scope, tags::EVENTS, &event_key(seq), ts)?
+            .is_some())
+    })
 }
 
 /// All events of type `event_type`, in sequence order. Reads the type index, so events
@@ -163,4 +213,25 @@ pub fn list_paginated(
         out.push(event);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::derive_len;
+
+    #[test]
+    fn derive_len_finds_every_length_in_logarithmic_probes() {
+        let lens = (0..300u64).chain([1 << 20, (1 << 40) + 3, u64::MAX - 1, u64::MAX]);
+        for len in lens {
+            let mut probes = 0u32;
+            let got = derive_len(|seq| {
+                probes += 1;
+                Ok(seq < len)
+            })
+            .expect("derive");
+            assert_eq!(got, len);
+            let bits = 64 - len.leading_zeros();
+            assert!(probes <= 2 * bits + 2, "{probes} probes for {len}");
+        }
+    }
 }

@@ -246,7 +246,7 @@ impl Database {
                 batch.insert(
                     &inner.latest,
                     lk,
-                    record::encode_latest(nv, ts, val.as_ref()),
+                    record::encode_latest(nv, ts, val.as_ref(), false),
                 );
                 if val.is_some() {
                     stats.live_keys += 1;

@@ -101,14 +101,25 @@ const STATS_CHECKPOINT: u64 = 4096;
 /// Memtable bytes above which closing writes them out as tables.
 const CLOSE_FLUSH_BYTES: u64 = 1024 * 1024;
 
+/// How a buffered write treats the record it supersedes (see `VersionedStore`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WriteKind {
+    /// `put` / `delete`: the superseded version moves to history.
+    Plain,
+    /// `put_new`: the key is new by the caller's word; no existence read.
+    New,
+    /// `put_without_history`: the superseded version is discarded.
+    WithoutHistory,
+}
+
 /// One buffered write on its way into a commit.
 pub(crate) struct PendingWrite {
     /// Its key in the `latest` keyspace (computed once, when the write is buffered).
     pub latest_key: Vec<u8>,
     /// What is written.
     pub change: ChangedKey,
-    /// Made with `put_new`: the commit skips the key's existence read.
-    pub fresh: bool,
+    /// What happens to the record it supersedes.
+    pub kind: WriteKind,
 }
 
 impl PendingWrite {
@@ -118,7 +129,7 @@ impl PendingWrite {
         PendingWrite {
             latest_key: keys::latest_key(s.branch, &s.space, change.tag, &change.key),
             change,
-            fresh: false,
+            kind: WriteKind::Plain,
         }
     }
 }
@@ -907,7 +918,7 @@ impl Database {
             let (_, written) = catalog::decode_change(&v)
                 .ok_or_else(|| StorageError::corrupt("change log", "bad entry"))?;
             for lk in written {
-                let d = keys::decode_latest_key(lk)
+                let d = keys::decode_latest_key(&lk)
                     .ok_or_else(|| StorageError::corrupt("change log", "undecodable key"))?;
                 out.push((d.space, d.tag, d.key));
             }
@@ -1043,7 +1054,7 @@ impl Database {
         let mut live = 0u64;
         for kv in self.inner.latest.prefix(keys::branch_prefix(branch)) {
             let v = kv.value()?;
-            if record::latest_is_live(&v) {
+            if record::latest_counts_as_live(&v) {
                 live += 1;
             }
         }
@@ -1093,11 +1104,20 @@ impl Database {
                 let d = keys::decode_latest_key(&k)
                     .ok_or_else(|| StorageError::corrupt("latest key", "undecodable"))?;
                 let rec = record::decode_latest(&v)?;
+                let hides = rec.version > *limit && record::latest_without_history(&v);
                 let rec = if rec.version <= *limit {
                     Some(rec)
                 } else {
                     self.versioned_lookup(&k, *limit, None)?
+                        .filter(|r| r.still_newest_at(*limit, None))
                 };
+                if rec.is_none() && hides {
+                    // As in `scan_visible_at`: not visible, and hides the ancestors'.
+                    if let Some(m) = out.get_mut(&d.tag) {
+                        m.remove(&d.key);
+                    }
+                    continue;
+                }
                 if let Some(rec) = rec {
                     out.entry(d.tag).or_default().insert(d.key, rec);
                 }
@@ -1174,7 +1194,14 @@ impl Database {
                     return Ok(Some(rec));
                 }
             }
-            if let Some(rec) = self.versioned_lookup(&lk, limit, max_ts)? {
+            let older = self.versioned_lookup(&lk, limit, max_ts)?;
+            if record::latest_without_history(&v) {
+                // Only versions kept for forks are in history: one answers if it is
+                // still the newest at this point; otherwise the version that would
+                // answer was discarded, and the fork ancestors' must not show through.
+                return Ok(older.filter(|r| r.still_newest_at(limit, max_ts)));
+            }
+            if let Some(rec) = older {
                 return Ok(Some(rec));
             }
         }
@@ -1198,9 +1225,23 @@ impl Database {
             let mut below = limit;
             if let Some(v) = self.latest_record(&lk)? {
                 let rec = record::decode_latest(&v)?;
-                if rec.version <= limit {
+                let visible = rec.version <= limit;
+                if visible {
                     below = CommitVersion(rec.version.0.saturating_sub(1));
                     out.push(rec);
+                }
+                if record::latest_without_history(&v) {
+                    // Such a key keeps no history: its newest version at this point
+                    // is all there is (a version kept for a fork, if not the latest).
+                    if !visible {
+                        if let Some(rec) = self
+                            .versioned_lookup(&lk, limit, None)?
+                            .filter(|r| r.still_newest_at(limit, None))
+                        {
+                            out.push(rec);
+                        }
+                    }
+                    return Ok(out);
                 }
             } else {
                 continue;
@@ -1260,6 +1301,7 @@ impl Database {
                     Some(rec)
                 } else {
                     self.versioned_lookup(&k, lim, None)?
+                        .filter(|r| r.still_newest_at(lim, None))
                 };
                 if let Some(rec) = rec.filter(|r| r.value.is_some()) {
                     let (user, _) = keys::unescape(&k, scope_len)
@@ -1276,15 +1318,22 @@ impl Database {
             for kv in self.inner.latest.prefix(&p) {
                 let (k, v) = kv.into_inner()?;
                 let rec = record::decode_latest(&v)?;
+                let hides = rec.version > *lim && record::latest_without_history(&v);
                 let rec = if rec.version <= *lim {
                     Some(rec)
                 } else {
                     self.versioned_lookup(&k, *lim, None)?
+                        .filter(|r| r.still_newest_at(*lim, None))
                 };
-                if let Some(rec) = rec {
+                if rec.is_some() || hides {
                     let (user, _) = keys::unescape(&k, scope_len)
                         .ok_or_else(|| StorageError::corrupt("latest key", "undecodable"))?;
-                    merged.insert(user, rec);
+                    // A key without history is not visible at an older version, and
+                    // hides what a fork ancestor holds under it.
+                    match rec {
+                        Some(rec) => merged.insert(user, rec),
+                        None => merged.remove(&user),
+                    };
                 }
             }
         }
@@ -1317,17 +1366,21 @@ impl Database {
             let mut answered: BTreeSet<Vec<u8>> = BTreeSet::new();
             for kv in self.inner.latest.prefix(&p) {
                 let (k, v) = kv.into_inner()?;
-                if record::latest_version(&v)? > *lim {
-                    continue;
-                }
                 let rec = record::decode_latest(&v)?;
-                if rec.timestamp > ts {
-                    continue;
+                let answers = rec.version <= *lim && rec.timestamp <= ts;
+                if !answers && !record::latest_without_history(&v) {
+                    continue; // history answers below
                 }
                 let (user, _) = keys::unescape(&k, scope_len)
                     .ok_or_else(|| StorageError::corrupt("latest key", "undecodable"))?;
-                answered.insert(k.to_vec());
-                merged.insert(user, rec);
+                if answers {
+                    answered.insert(k.to_vec());
+                    merged.insert(user, rec);
+                } else {
+                    // Without history: a version kept for a fork may answer below;
+                    // otherwise nothing does, and the ancestors' must not show through.
+                    merged.remove(&user);
+                }
             }
             let mut current: Option<Vec<u8>> = None;
             for kv in self.inner.data.prefix(&p) {
@@ -1345,6 +1398,9 @@ impl Database {
                     continue;
                 }
                 current = Some(lk.to_vec());
+                if !rec.still_newest_at(*lim, Some(ts)) {
+                    continue; // the version that answers was discarded
+                }
                 let (user, _) = keys::unescape(lk, scope_len)
                     .ok_or_else(|| StorageError::corrupt("history key", "undecodable"))?;
                 merged.insert(user, rec);
@@ -1371,8 +1427,11 @@ impl Database {
 
     /// Writes a set of changes as one commit. `snapshot` is the version the writer read
     /// at (conflict detection: any key changed after it on the same branch fails the
-    /// commit). Writes marked `fresh` (`put_new`) skip their existence read, on the
-    /// caller's word that the key is new (see `VersionedStore::put_new`).
+    /// commit). `WriteKind::New` writes (`put_new`) skip their existence read, on the
+    /// caller's word that the key is new (see `VersionedStore::put_new`);
+    /// `WriteKind::WithoutHistory` writes, and every later write of such a key, discard
+    /// the version they supersede instead of moving it to history and are not counted
+    /// as live keys (see `VersionedStore::put_without_history`).
     pub(crate) fn apply_commit(
         &self,
         snapshot: Option<CommitVersion>,
@@ -1422,9 +1481,10 @@ impl Database {
         for PendingWrite {
             latest_key: lk,
             change: w,
-            fresh,
+            kind,
         } in writes
         {
+            let fresh = kind == WriteKind::New;
             // One lookup serves conflict detection (first committer wins), the
             // live-key count and the move of the superseded version into history;
             // only keys never written on this branch fall through to its fork
@@ -1434,17 +1494,40 @@ impl Database {
             } else {
                 self.latest_record(&lk)?
             };
+            // Without history: asked for by this write, or kept from an earlier one
+            // (sticky, so readers can trust the flag of the newest record alone).
+            let no_history = kind == WriteKind::WithoutHistory
+                || existing
+                    .as_deref()
+                    .is_some_and(record::latest_without_history);
             let before = match existing {
+                Some(own) if no_history => {
+                    let ver = record::latest_version(&own)?;
+                    if let Some(snap) = snapshot.filter(|snap| ver > *snap) {
+                        return Err(conflict(&w, ver, snap));
+                    }
+                    // The superseded version is discarded, unless a fork of this branch
+                    // made since it was written can see it (forks keep their view), or
+                    // it is the last ordinary version (readers must find where the
+                    // discarded versions begin). A kept version records its successor.
+                    let forked_since = inner
+                        .catalog
+                        .read()
+                        .newest_fork_of(w.scope.branch)
+                        .is_some_and(|f| f >= ver);
+                    if forked_since || !record::latest_without_history(&own) {
+                        batch.insert(
+                            &inner.data,
+                            keys::history_key(&lk, ver),
+                            record::kept_history(&own, version, ts),
+                        );
+                    }
+                    record::latest_counts_as_live(&own)
+                }
                 Some(own) => {
                     let ver = record::latest_version(&own)?;
                     if let Some(snap) = snapshot.filter(|snap| ver > *snap) {
-                        return Err(StorageError::Conflict(format!(
-                            "key {:?} in space {:?} was changed by commit {} after this transaction began (snapshot {})",
-                            String::from_utf8_lossy(&w.key),
-                            w.scope.space,
-                            ver,
-                            snap
-                        )));
+                        return Err(conflict(&w, ver, snap));
                     }
                     // The newest version lives only in `latest`; once superseded it
                     // moves to history, in this same atomic batch.
@@ -1453,14 +1536,14 @@ impl Database {
                         keys::history_key(&lk, ver),
                         record::history_part(&own),
                     );
-                    record::latest_is_live(&own)
+                    record::latest_counts_as_live(&own)
                 }
                 None if has_parent(w.scope.branch) && !fresh => self
                     .read_visible(&w.scope, w.tag, &w.key, state.head_version, None)?
-                    .is_some_and(|r| r.value.is_some()),
+                    .is_some_and(|r| r.counts_as_live()),
                 None => false,
             };
-            let after = w.value.is_some();
+            let after = w.value.is_some() && !no_history;
             if before != after {
                 *deltas.entry(w.scope.branch).or_default() += if after { 1 } else { -1 };
             } else {
@@ -1475,7 +1558,12 @@ impl Database {
                 }
             }
             let lk = fjall::Slice::from(lk);
-            let rec = fjall::Slice::from(record::encode_latest(version, ts, w.value.as_ref()));
+            let rec = fjall::Slice::from(record::encode_latest(
+                version,
+                ts,
+                w.value.as_ref(),
+                no_history,
+            ));
             batch.insert(&inner.latest, lk.clone(), rec.clone());
             written.push((lk, rec, !fresh));
             changes.push(w);
@@ -1576,6 +1664,17 @@ impl Database {
         *durable = target;
         Ok(())
     }
+}
+
+/// The error of a commit that lost the race for `w`'s key to commit `ver`.
+fn conflict(w: &ChangedKey, ver: CommitVersion, snap: CommitVersion) -> StorageError {
+    StorageError::Conflict(format!(
+        "key {:?} in space {:?} was changed by commit {} after this transaction began (snapshot {})",
+        String::from_utf8_lossy(&w.key),
+        w.scope.space,
+        ver,
+        snap
+    ))
 }
 
 fn load_catalog(fjall: &fjall::Database, meta: &Keyspace) -> Result<Catalog> {

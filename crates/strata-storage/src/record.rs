@@ -7,13 +7,21 @@
 //! supersedes it copies its history part into the history keyspace under the old
 //! version (same batch). Databases written before that rule also hold the newest
 //! version in history; readers skip such duplicates by version.
-//! `flags` bit 0 marks a tombstone (no value bytes follow).
+//! `flags` bit 0 marks a tombstone (no value bytes follow). Bit 1 marks a key written
+//! with `VersionedStore::put_without_history`, whose superseded versions are discarded
+//! unless a fork can see them. On a latest record it means a read at an older version
+//! must not trust history blindly; on a history record (a version kept for a fork) the
+//! timestamp is followed by the version and timestamp of the write that superseded it
+//! (`successor u64 BE | successor timestamp u64 BE`), so a reader can tell whether the
+//! record is still the newest version at the point it reads (versions between it and
+//! its successor never existed; later ones may have been discarded).
 
 use crate::error::{Result, StorageError};
 use crate::store::{CommitVersion, Timestamp};
 use crate::value::Value;
 
 const TOMBSTONE: u8 = 1;
+const NO_HISTORY: u8 = 2;
 
 /// A decoded record: one version of one key.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +30,26 @@ pub(crate) struct Record {
     pub timestamp: Timestamp,
     /// `None` for a tombstone.
     pub value: Option<Value>,
+    /// A latest record of a key written without history.
+    pub no_history: bool,
+    /// For a kept history record of such a key: the (version, timestamp) of the write
+    /// that superseded it.
+    pub successor: Option<(CommitVersion, Timestamp)>,
+}
+
+impl Record {
+    /// Whether the record counts as a live key in branch statistics (see
+    /// [`latest_counts_as_live`]).
+    pub(crate) fn counts_as_live(&self) -> bool {
+        self.value.is_some() && !self.no_history
+    }
+
+    /// Whether this record is still the newest version for a read at `limit` (and
+    /// `max_ts`): true unless it is a kept record whose successor the read would see.
+    pub(crate) fn still_newest_at(&self, limit: CommitVersion, max_ts: Option<Timestamp>) -> bool {
+        self.successor
+            .is_none_or(|(v, t)| v > limit || max_ts.is_some_and(|m| t > m))
+    }
 }
 
 pub(crate) fn encode_history(timestamp: Timestamp, value: Option<&Value>) -> Vec<u8> {
@@ -30,14 +58,20 @@ pub(crate) fn encode_history(timestamp: Timestamp, value: Option<&Value>) -> Vec
     out
 }
 
+/// A latest record; `no_history` sets the flag of keys whose superseded versions are
+/// not kept (see the module docs).
 pub(crate) fn encode_latest(
     version: CommitVersion,
     timestamp: Timestamp,
     value: Option<&Value>,
+    no_history: bool,
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(40);
     out.extend_from_slice(&version.0.to_be_bytes());
     write_body(&mut out, timestamp, value);
+    if no_history {
+        out[8] |= NO_HISTORY;
+    }
     out
 }
 
@@ -64,25 +98,61 @@ fn read_u64(b: &[u8], at: usize) -> Result<u64> {
 }
 
 pub(crate) fn decode_history(version: CommitVersion, b: &[u8]) -> Result<Record> {
+    decode_body(version, b, true)
+}
+
+/// Decodes `flags | timestamp | ...`; bit 1 of `flags` announces a successor only in
+/// history records (`in_history`).
+fn decode_body(version: CommitVersion, b: &[u8], in_history: bool) -> Result<Record> {
     let flags = *b
         .first()
         .ok_or_else(|| StorageError::corrupt("record", "empty"))?;
     let timestamp = read_u64(b, 1)?;
+    let (successor, body) = if in_history && flags & NO_HISTORY != 0 {
+        let succ = (CommitVersion(read_u64(b, 9)?), read_u64(b, 17)?);
+        (Some(succ), 25)
+    } else {
+        (None, 9)
+    };
     let value = if flags & TOMBSTONE != 0 {
         None
     } else {
-        Some(Value::decode(b.get(9..).unwrap_or_default())?)
+        Some(Value::decode(b.get(body..).unwrap_or_default())?)
     };
     Ok(Record {
         version,
         timestamp,
         value,
+        no_history: false,
+        successor,
     })
+}
+
+/// The history record that keeps a superseded latest record of a key written without
+/// history (for a fork that can see it), stamped with the version and timestamp of
+/// the write that superseded it. Cost: one copy of the record.
+pub(crate) fn kept_history(
+    latest: &[u8],
+    successor: CommitVersion,
+    successor_ts: Timestamp,
+) -> Vec<u8> {
+    let part = history_part(latest);
+    let mut out = Vec::with_capacity(part.len() + 16);
+    out.extend_from_slice(part.get(..9).unwrap_or_default());
+    if let Some(flags) = out.first_mut() {
+        *flags |= NO_HISTORY;
+    }
+    out.extend_from_slice(&successor.0.to_be_bytes());
+    out.extend_from_slice(&successor_ts.to_be_bytes());
+    out.extend_from_slice(part.get(9..).unwrap_or_default());
+    out
 }
 
 pub(crate) fn decode_latest(b: &[u8]) -> Result<Record> {
     let version = CommitVersion(read_u64(b, 0)?);
-    decode_history(version, b.get(8..).unwrap_or_default())
+    let mut rec = decode_body(version, b.get(8..).unwrap_or_default(), false)?;
+    rec.no_history = latest_without_history(b);
+    Ok(rec)
 }
 
 /// The history record inside a latest record (its bytes after the version): what a
@@ -99,4 +169,17 @@ pub(crate) fn latest_version(b: &[u8]) -> Result<CommitVersion> {
 /// Reads the version and tombstone flag of a latest record (no value decoding).
 pub(crate) fn latest_is_live(b: &[u8]) -> bool {
     b.get(8).is_some_and(|f| f & TOMBSTONE == 0)
+}
+
+/// Whether a latest record belongs to a key written without history
+/// (`put_without_history`): its superseded versions were discarded.
+pub(crate) fn latest_without_history(b: &[u8]) -> bool {
+    b.get(8).is_some_and(|f| f & NO_HISTORY != 0)
+}
+
+/// Whether a latest record counts as a live key in branch statistics: live, and not
+/// a key written without history (internal summaries such as a log's head are not
+/// counted, so the count is the same however the record was written).
+pub(crate) fn latest_counts_as_live(b: &[u8]) -> bool {
+    latest_is_live(b) && !latest_without_history(b)
 }

@@ -170,6 +170,34 @@ pub trait VersionedStore {
         self.put(scope, tag, key, value)
     }
 
+    /// Buffers a write of `value` at `key` that replaces the key's newest version
+    /// without keeping the one it supersedes, for records a primitive can rebuild from
+    /// other, fully versioned keys (the event log's head, a summary of its tail).
+    /// Saves the history insert of most writes; conflict detection is the same as for
+    /// [`VersionedStore::put`].
+    ///
+    /// Contract: once a key is written this way, every later write of it (a `put`, a
+    /// delete, a merge) also discards the version it supersedes, except a version that
+    /// a fork of the branch can see (made after it was written: forks keep their view
+    /// exactly) and the key's last ordinary version. A read that a discarded version
+    /// would answer (a transaction whose snapshot is older than the key's newest
+    /// version, a read as of an earlier time) finds no version of the key: `get`,
+    /// `get_as_of` and scans return none for it (never an older one, nor a fork
+    /// ancestor's), and [`VersionedStore::history`] holds only the version visible from
+    /// this view. The caller rebuilds the record from its sources in that case. Such
+    /// keys are not counted as live keys in branch statistics. Cost of a write: a pass
+    /// over the branch catalog (to find forks). The default implementation is
+    /// [`VersionedStore::put`], which keeps history and is always correct.
+    fn put_without_history(
+        &mut self,
+        scope: &Scope,
+        tag: PrimitiveTag,
+        key: &[u8],
+        value: Value,
+    ) -> Result<()> {
+        self.put(scope, tag, key, value)
+    }
+
     /// Buffers a delete (tombstone) of `key`; returns whether a live value was visible.
     fn delete(&mut self, scope: &Scope, tag: PrimitiveTag, key: &[u8]) -> Result<bool>;
 

@@ -1,7 +1,7 @@
 //! Transactions: snapshot reads, buffered writes, optimistic commit.
 
-use crate::engine::PendingWrite;
 use crate::engine::{now_micros, Database};
+use crate::engine::{PendingWrite, WriteKind};
 use crate::error::{Result, StorageError};
 use crate::keys;
 use crate::primitive::ChangedKey;
@@ -31,8 +31,9 @@ pub struct Transaction {
     id: u64,
     started_at: Timestamp,
     /// Buffered writes keyed by their encoded latest key (so they sort like the store),
-    /// each with whether it was made with `put_new` (see the trait).
-    writes: BTreeMap<Vec<u8>, (ChangedKey, bool)>,
+    /// each with how it treats the record it supersedes (`put`, `put_new` or
+    /// `put_without_history`, see the trait).
+    writes: BTreeMap<Vec<u8>, (ChangedKey, WriteKind)>,
 }
 
 impl std::fmt::Debug for Transaction {
@@ -100,10 +101,10 @@ impl Transaction {
         let writes: Vec<PendingWrite> = self
             .writes
             .into_iter()
-            .map(|(latest_key, (change, fresh))| PendingWrite {
+            .map(|(latest_key, (change, kind))| PendingWrite {
                 latest_key,
                 change,
-                fresh,
+                kind,
             })
             .collect();
         self.db.apply_commit(Some(self.snapshot), writes)
@@ -142,14 +143,14 @@ impl Transaction {
         Ok(())
     }
 
-    /// Buffers a write; `fresh` marks a `put_new` (the last write of a key decides).
+    /// Buffers a write of the given kind (the last write of a key decides).
     fn buffer(
         &mut self,
         scope: &Scope,
         tag: PrimitiveTag,
         key: &[u8],
         value: Option<Value>,
-        fresh: bool,
+        kind: WriteKind,
     ) {
         self.writes.insert(
             keys::latest_key(scope.branch, &scope.space, tag, key),
@@ -160,7 +161,7 @@ impl Transaction {
                     key: key.to_vec(),
                     value,
                 },
-                fresh,
+                kind,
             ),
         );
     }
@@ -291,7 +292,7 @@ impl VersionedStore for Transaction {
 
     fn put(&mut self, scope: &Scope, tag: PrimitiveTag, key: &[u8], value: Value) -> Result<()> {
         self.check_writable(scope, key)?;
-        self.buffer(scope, tag, key, Some(value), false);
+        self.buffer(scope, tag, key, Some(value), WriteKind::Plain);
         Ok(())
     }
 
@@ -303,7 +304,19 @@ impl VersionedStore for Transaction {
         value: Value,
     ) -> Result<()> {
         self.check_writable(scope, key)?;
-        self.buffer(scope, tag, key, Some(value), true);
+        self.buffer(scope, tag, key, Some(value), WriteKind::New);
+        Ok(())
+    }
+
+    fn put_without_history(
+        &mut self,
+        scope: &Scope,
+        tag: PrimitiveTag,
+        key: &[u8],
+        value: Value,
+    ) -> Result<()> {
+        self.check_writable(scope, key)?;
+        self.buffer(scope, tag, key, Some(value), WriteKind::WithoutHistory);
         Ok(())
     }
 
@@ -311,7 +324,7 @@ impl VersionedStore for Transaction {
         self.check_writable(scope, key)?;
         let existed = self.get(scope, tag, key)?.is_some();
         if existed {
-            self.buffer(scope, tag, key, None, false);
+            self.buffer(scope, tag, key, None, WriteKind::Plain);
         }
         Ok(existed)
     }

@@ -452,3 +452,91 @@ fn a_forced_space_deletion_announces_itself_before_removing_data() {
         ]
     );
 }
+
+fn put_summary(db: &Database, scope: &Scope, k: &str, v: i64) {
+    db.transact(|t| t.put_without_history(scope, tags::KV, k.as_bytes(), Value::Int(v)))
+        .expect("put without history");
+}
+
+/// A key written without history: a fork keeps seeing the version it forked at, while
+/// other views older than the newest version (an earlier snapshot, an earlier time)
+/// see no version of it, in point reads and scans alike, and never a fork ancestor's
+/// version in its place.
+#[test]
+fn keys_without_history_keep_fork_views_and_hide_discarded_versions() {
+    let db = Database::open_temporary().expect("open");
+    let main = scope(&db, "default");
+    put(&db, &main, "s", 1); // an ordinary version in the parent
+    put(&db, &main, "other", 7);
+    db.fork_branch("default", "child").expect("fork");
+    let child = scope(&db, "child");
+    put_summary(&db, &child, "s", 10);
+    let at_10 = db.read();
+    let ts_10 = db.head_timestamp();
+    put_summary(&db, &child, "s", 11);
+    put(&db, &child, "s", 12); // an ordinary write keeps the key without history
+
+    let now = db.read();
+    assert_eq!(get(&db, &child, "s"), Some(12));
+    let history = now.history(&child, tags::KV, b"s").expect("history");
+    assert_eq!(history.len(), 1, "only the newest version is kept");
+
+    // The snapshot taken after 10 was written: 10 is gone, and the parent's 1 must
+    // not show through.
+    assert!(at_10.get(&child, tags::KV, b"s").expect("get").is_none());
+    let page = at_10.scan(&child, tags::KV, b"", None, None).expect("scan");
+    let keys: Vec<_> = page.entries.iter().map(|(k, _)| k.clone()).collect();
+    assert_eq!(keys, vec![b"other".to_vec()]);
+    assert!(now
+        .get_as_of(&child, tags::KV, b"s", ts_10)
+        .expect("as of")
+        .is_none());
+    let as_of = now
+        .scan_as_of(&child, tags::KV, b"", ts_10)
+        .expect("scan as of");
+    assert_eq!(
+        as_of.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+        vec![b"other".to_vec()]
+    );
+
+    // A grandchild forked now keeps seeing 12 however the child moves on, in reads,
+    // scans, history and time travel; a snapshot between two later writes sees none.
+    db.fork_branch("child", "grandchild").expect("fork");
+    let grandchild = scope(&db, "grandchild");
+    let ts_12 = db.head_timestamp();
+    put_summary(&db, &child, "s", 13);
+    let at_13 = db.read();
+    let read_13 = || {
+        at_13
+            .get(&child, tags::KV, b"s")
+            .expect("get")
+            .map(|v| v.value)
+    };
+    assert_eq!(read_13(), Some(Value::Int(13)));
+    put_summary(&db, &child, "s", 14);
+    assert_eq!(read_13(), None, "13 was discarded: no fork saw it");
+    del(&db, &child, "s");
+    assert_eq!(get(&db, &child, "s"), None);
+    assert_eq!(get(&db, &grandchild, "s"), Some(12));
+    let now = db.read();
+    let page = now
+        .scan(&grandchild, tags::KV, b"", None, None)
+        .expect("scan");
+    assert_eq!(page.entries.len(), 2, "other and s");
+    let history = now.history(&grandchild, tags::KV, b"s").expect("history");
+    assert_eq!(
+        history.iter().map(|h| h.value.clone()).collect::<Vec<_>>(),
+        vec![Some(Value::Int(12))]
+    );
+    let as_of = now
+        .get_as_of(&grandchild, tags::KV, b"s", ts_12)
+        .expect("as of")
+        .map(|v| v.value);
+    assert_eq!(as_of, Some(Value::Int(12)));
+    put_summary(&db, &child, "s", 15);
+    assert_eq!(get(&db, &grandchild, "s"), Some(12));
+    assert_eq!(get(&db, &main, "s"), Some(1), "the parent keeps its own");
+
+    // Not counted as a live key: the child's count is the inherited "other" only.
+    assert_eq!(db.branch_stats(child.branch).live_keys, 1);
+}

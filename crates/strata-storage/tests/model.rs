@@ -11,6 +11,8 @@ use strata_storage::{
 #[derive(Debug, Clone)]
 enum Op {
     Put(u8, i64),
+    /// `put_without_history`: from then on the key keeps only its newest version.
+    PutWithoutHistory(u8, i64),
     Delete(u8),
     Get(u8),
     /// Read as of the timestamp of the n-th commit so far (modulo count).
@@ -20,6 +22,8 @@ enum Op {
     Begin,
     TxnPut(u8, i64),
     TxnDelete(u8),
+    /// A read inside the open transaction: its own write, else its snapshot.
+    TxnGet(u8),
     Commit,
     Rollback,
     Reopen,
@@ -29,6 +33,7 @@ fn op() -> impl Strategy<Value = Op> {
     let key = 0u8..6;
     prop_oneof![
         16 => (key.clone(), any::<i64>()).prop_map(|(k, v)| Op::Put(k, v)),
+        4 => (key.clone(), any::<i64>()).prop_map(|(k, v)| Op::PutWithoutHistory(k, v)),
         8 => key.clone().prop_map(Op::Delete),
         12 => key.clone().prop_map(Op::Get),
         8 => (key.clone(), 0usize..50).prop_map(|(k, n)| Op::GetAsOf(k, n)),
@@ -37,6 +42,7 @@ fn op() -> impl Strategy<Value = Op> {
         4 => Just(Op::Begin),
         8 => (key.clone(), any::<i64>()).prop_map(|(k, v)| Op::TxnPut(k, v)),
         4 => key.clone().prop_map(Op::TxnDelete),
+        6 => key.clone().prop_map(Op::TxnGet),
         4 => Just(Op::Commit),
         4 => Just(Op::Rollback),
         // About one reopen every 80 operations: a reopen costs a real close and open.
@@ -50,9 +56,16 @@ type ModelVersion = (u64, u64, Option<i64>);
 type Pending = BTreeMap<Vec<u8>, Option<i64>>;
 
 /// The model: per key, versions newest last: (version, ts, value or tombstone).
+///
+/// Keys written without history (`without_history`, sticky): each later write
+/// discards the version it supersedes, so a read that the discarded version would
+/// answer finds nothing. The last ordinary version stays, valid until the first write
+/// without history (`until`: (key, version) -> (successor version, timestamp)).
 #[derive(Default)]
 struct Model {
     keys: HashMap<Vec<u8>, Vec<ModelVersion>>,
+    without_history: std::collections::HashSet<Vec<u8>>,
+    until: HashMap<(Vec<u8>, u64), (u64, u64)>,
     commits: Vec<(u64, u64)>, // (version, ts)
 }
 
@@ -61,17 +74,48 @@ impl Model {
         self.keys.get(k).and_then(|h| h.last()).and_then(|e| e.2)
     }
     fn as_of(&self, k: &[u8], ts: u64) -> Option<i64> {
-        self.keys
-            .get(k)
-            .and_then(|h| h.iter().rev().find(|e| e.1 <= ts))
-            .and_then(|e| e.2)
+        let e = self.keys.get(k)?.iter().rev().find(|e| e.1 <= ts)?;
+        match self.until.get(&(k.to_vec(), e.0)) {
+            Some((_, succ_ts)) if *succ_ts <= ts => None,
+            _ => e.2,
+        }
     }
-    fn apply(&mut self, version: u64, ts: u64, writes: &BTreeMap<Vec<u8>, Option<i64>>) {
+    fn at_version(&self, k: &[u8], version: u64) -> Option<i64> {
+        let e = self.keys.get(k)?.iter().rev().find(|e| e.0 <= version)?;
+        match self.until.get(&(k.to_vec(), e.0)) {
+            Some((succ, _)) if *succ <= version => None,
+            _ => e.2,
+        }
+    }
+    /// The history the engine reports: only the newest version for keys without
+    /// history.
+    fn history(&self, k: &[u8]) -> Vec<ModelVersion> {
+        let mut h = self.keys.get(k).cloned().unwrap_or_default();
+        if self.without_history.contains(k) {
+            h = h.split_off(h.len().saturating_sub(1));
+        }
+        h.reverse();
+        h
+    }
+    /// Applies a commit; `without_history` lists the keys it wrote that way.
+    fn apply(
+        &mut self,
+        version: u64,
+        ts: u64,
+        writes: &BTreeMap<Vec<u8>, Option<i64>>,
+        without_history: &[Vec<u8>],
+    ) {
         for (k, v) in writes {
-            self.keys
-                .entry(k.clone())
-                .or_default()
-                .push((version, ts, *v));
+            let h = self.keys.entry(k.clone()).or_default();
+            if self.without_history.contains(k) {
+                h.pop(); // superseded without history: discarded
+            } else if without_history.contains(k) {
+                if let Some(last) = h.last() {
+                    self.until.insert((k.clone(), last.0), (version, ts));
+                }
+                self.without_history.insert(k.clone());
+            }
+            h.push((version, ts, *v));
         }
         self.commits.push((version, ts));
     }
@@ -143,7 +187,15 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let mut w = BTreeMap::new();
                 w.insert(key(k), Some(v));
                 prop_assert!(model.commits.last().is_none_or(|c| c.0 < ver.0 && c.1 < ts));
-                model.apply(ver.0, ts, &w);
+                model.apply(ver.0, ts, &w, &[]);
+            }
+            Op::PutWithoutHistory(k, v) => {
+                let (_, ver) = d
+                    .transact(|t| t.put_without_history(&scope, tags::KV, &key(k), Value::Int(v)))
+                    .expect("put without history");
+                let mut w = BTreeMap::new();
+                w.insert(key(k), Some(v));
+                model.apply(ver.0, d.head_timestamp(), &w, &[key(k)]);
             }
             Op::Delete(k) => {
                 let (existed, ver) = d
@@ -153,7 +205,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 if existed {
                     let mut w = BTreeMap::new();
                     w.insert(key(k), None);
-                    model.apply(ver.0, d.head_timestamp(), &w);
+                    model.apply(ver.0, d.head_timestamp(), &w, &[]);
                 }
             }
             Op::Get(k) => {
@@ -186,9 +238,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     .into_iter()
                     .map(|e| (e.version.0, e.timestamp, e.value.as_ref().map(int)))
                     .collect();
-                let mut want = model.keys.get(&key(k)).cloned().unwrap_or_default();
-                want.reverse();
-                prop_assert_eq!(got, want);
+                prop_assert_eq!(got, model.history(&key(k)));
             }
             Op::Scan => {
                 let page = d
@@ -207,6 +257,13 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     .collect();
                 want.sort();
                 prop_assert_eq!(got, want);
+                // Live-key statistics leave out keys written without history.
+                let live = model
+                    .keys
+                    .keys()
+                    .filter(|k| !model.without_history.contains(*k) && model.latest(k).is_some())
+                    .count() as u64;
+                prop_assert_eq!(d.branch_stats(bid).live_keys, live);
             }
             Op::Begin => {
                 if txn.is_none() {
@@ -233,6 +290,16 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     }
                 }
             }
+            Op::TxnGet(k) => {
+                if let Some((t, w)) = txn.as_ref() {
+                    let want = match w.get(&key(k)) {
+                        Some(own) => *own,
+                        None => model.at_version(&key(k), t.snapshot_version().0),
+                    };
+                    let got = t.get(&scope, tags::KV, &key(k)).expect("txn get");
+                    prop_assert_eq!(got.map(|v| int(&v.value)), want);
+                }
+            }
             Op::Commit => {
                 if let Some((t, w)) = txn.take() {
                     let snap = t.snapshot_version().0;
@@ -247,7 +314,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         Ok(ver) => {
                             prop_assert!(!conflict, "commit should have conflicted");
                             if !w.is_empty() {
-                                model.apply(ver.0, d.head_timestamp(), &w);
+                                model.apply(ver.0, d.head_timestamp(), &w, &[]);
                             }
                         }
                         Err(e) => {

@@ -243,3 +243,47 @@ def test_help_is_useful():
     assert Strata.search.__text_signature__ == (
         "($self, query, k=None, primitives=None, time_range=None, mode=None, expand=None, rerank=None)"
     )
+
+
+# ----------------------------------------------------------------- allocator
+
+
+def _thp_mode() -> str:
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+            text = f.read()
+    except OSError:
+        return "unknown"
+    return text.split("[", 1)[1].split("]", 1)[0] if "[" in text else "unknown"
+
+
+@pytest.mark.skipif(_thp_mode() != "madvise", reason="needs transparent huge pages in madvise mode")
+def test_the_engine_heap_takes_no_transparent_huge_pages():
+    # The extension stops mimalloc from madvising huge pages (repeated 2 MiB page
+    # faults made appends several times slower); huge pages stay on for the rest of
+    # the process. In a fresh interpreter: 200k appends put no huge page in our heap,
+    # and a NumPy array allocated afterwards still gets them.
+    from conftest import run_python
+
+    out = run_python(
+        """
+        def huge_kb():
+            for line in open("/proc/self/smaps_rollup"):
+                if line.startswith("AnonHugePages:"):
+                    return int(line.split()[1])
+            return 0
+        from stratadb import Strata
+        db = Strata.cache()
+        for i in range(200_000):
+            db.event_append("t", {"n": i})
+        ours = huge_kb()
+        import numpy as np
+        a = np.ones(40_000_000)
+        a[::512] = 2.0
+        print(ours, huge_kb() - ours)
+        """,
+        timeout=120,
+    )
+    ours, numpy_kb = (int(x) for x in out.stdout.split())
+    assert ours == 0, f"{ours} KiB of huge pages in the engine's heap"
+    assert numpy_kb > 0, "huge pages were turned off for the whole process"

@@ -6,10 +6,8 @@
 
 use std::time::Instant;
 
-// The allocator matters for LSM memtables: glibc's malloc spends a third of the
-// commit path consolidating free lists; the Python wheel uses mimalloc too.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+#[path = "../../strata-storage/examples/support/allocator.rs"]
+mod allocator;
 use strata_storage::{tags, Database, Value, VersionedStore};
 
 /// Events per run (first argument, default 200,000) and the window of each printed rate.

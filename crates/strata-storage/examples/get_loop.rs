@@ -3,9 +3,8 @@
 //! through one snapshot, so the latest-record cache misses on every read.
 use strata_storage::{tags, Database, DatabaseOptions, Value, VersionedStore};
 
-// Same allocator as the Python wheel.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+#[path = "support/allocator.rs"]
+mod allocator;
 
 fn main() {
     let n: usize = std::env::args()

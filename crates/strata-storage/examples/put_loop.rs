@@ -1,10 +1,8 @@
 //! A put loop for profiling the commit path: `perf record` this.
 use strata_storage::{tags, Database, DatabaseOptions, Value, VersionedStore};
 
-// Same allocator as the Python wheel (glibc malloc's free-list consolidation costs a
-// third of a commit); StrataDB and raw fjall both run on it here.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+#[path = "support/allocator.rs"]
+mod allocator;
 fn main() {
     let n: usize = std::env::args()
         .nth(1)

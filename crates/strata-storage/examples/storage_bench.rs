@@ -6,10 +6,8 @@
 use std::time::Instant;
 use strata_storage::{tags, Database, DatabaseOptions, Durability, Value, VersionedStore};
 
-// Same allocator as the Python wheel (glibc malloc's free-list consolidation costs a
-// third of a commit); StrataDB and raw fjall both run on it here.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+#[path = "support/allocator.rs"]
+mod allocator;
 
 fn rate(n: usize, secs: f64) -> String {
     format!("{:.0}/s ({:.2} µs)", n as f64 / secs, secs * 1e6 / n as f64)

@@ -143,6 +143,20 @@ impl Transaction {
         Ok(())
     }
 
+    /// Checks that the write is allowed, then buffers a value of the given kind.
+    fn buffer_value(
+        &mut self,
+        scope: &Scope,
+        tag: PrimitiveTag,
+        key: &[u8],
+        value: Value,
+        kind: WriteKind,
+    ) -> Result<()> {
+        self.check_writable(scope, key)?;
+        self.buffer(scope, tag, key, Some(value), kind);
+        Ok(())
+    }
+
     /// Buffers a write of the given kind (the last write of a key decides).
     fn buffer(
         &mut self,
@@ -291,9 +305,7 @@ impl VersionedStore for Transaction {
     }
 
     fn put(&mut self, scope: &Scope, tag: PrimitiveTag, key: &[u8], value: Value) -> Result<()> {
-        self.check_writable(scope, key)?;
-        self.buffer(scope, tag, key, Some(value), WriteKind::Plain);
-        Ok(())
+        self.buffer_value(scope, tag, key, value, WriteKind::Plain)
     }
 
     fn put_new(
@@ -303,9 +315,7 @@ impl VersionedStore for Transaction {
         key: &[u8],
         value: Value,
     ) -> Result<()> {
-        self.check_writable(scope, key)?;
-        self.buffer(scope, tag, key, Some(value), WriteKind::New);
-        Ok(())
+        self.buffer_value(scope, tag, key, value, WriteKind::New)
     }
 
     fn put_without_history(
@@ -315,9 +325,7 @@ impl VersionedStore for Transaction {
         key: &[u8],
         value: Value,
     ) -> Result<()> {
-        self.check_writable(scope, key)?;
-        self.buffer(scope, tag, key, Some(value), WriteKind::WithoutHistory);
-        Ok(())
+        self.buffer_value(scope, tag, key, value, WriteKind::WithoutHistory)
     }
 
     fn delete(&mut self, scope: &Scope, tag: PrimitiveTag, key: &[u8]) -> Result<bool> {

@@ -14,7 +14,8 @@
 //! timestamp is followed by the version and timestamp of the write that superseded it
 //! (`successor u64 BE | successor timestamp u64 BE`), so a reader can tell whether the
 //! record is still the newest version at the point it reads (versions between it and
-//! its successor never existed; later ones may have been discarded).
+//! its successor never existed; later ones may have been discarded). Bit 2 of a kept
+//! record says the version kept was itself written without history (uncounted).
 
 use crate::error::{Result, StorageError};
 use crate::store::{CommitVersion, Timestamp};
@@ -22,6 +23,9 @@ use crate::value::Value;
 
 const TOMBSTONE: u8 = 1;
 const NO_HISTORY: u8 = 2;
+/// On a kept history record: the version kept was itself written without history (so
+/// it is not counted as a live key); the key's last ordinary version lacks it.
+const UNCOUNTED: u8 = 4;
 
 /// A decoded record: one version of one key.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +34,8 @@ pub(crate) struct Record {
     pub timestamp: Timestamp,
     /// `None` for a tombstone.
     pub value: Option<Value>,
-    /// A latest record of a key written without history.
+    /// A version written without history: a flagged latest record, or a kept history
+    /// record of such a version (not counted as a live key).
     pub no_history: bool,
     /// For a kept history record of such a key: the (version, timestamp) of the write
     /// that superseded it.
@@ -123,7 +128,7 @@ fn decode_body(version: CommitVersion, b: &[u8], in_history: bool) -> Result<Rec
         version,
         timestamp,
         value,
-        no_history: false,
+        no_history: in_history && flags & UNCOUNTED != 0,
         successor,
     })
 }
@@ -139,8 +144,13 @@ pub(crate) fn kept_history(
     let part = history_part(latest);
     let mut out = Vec::with_capacity(part.len() + 16);
     out.extend_from_slice(part.get(..9).unwrap_or_default());
+    let uncounted = if latest_without_history(latest) {
+        UNCOUNTED
+    } else {
+        0
+    };
     if let Some(flags) = out.first_mut() {
-        *flags |= NO_HISTORY;
+        *flags = (*flags & TOMBSTONE) | NO_HISTORY | uncounted;
     }
     out.extend_from_slice(&successor.0.to_be_bytes());
     out.extend_from_slice(&successor_ts.to_be_bytes());

@@ -537,6 +537,10 @@ fn keys_without_history_keep_fork_views_and_hide_discarded_versions() {
     assert_eq!(get(&db, &grandchild, "s"), Some(12));
     assert_eq!(get(&db, &main, "s"), Some(1), "the parent keeps its own");
 
-    // Not counted as a live key: the child's count is the inherited "other" only.
+    // Not counted as a live key: the child's count is the inherited "other" only, and
+    // so is the grandchild's after it writes the key over the version kept for it.
     assert_eq!(db.branch_stats(child.branch).live_keys, 1);
+    put_summary(&db, &grandchild, "s", 20);
+    assert_eq!(get(&db, &grandchild, "s"), Some(20));
+    assert_eq!(db.branch_stats(grandchild.branch).live_keys, 1);
 }

@@ -339,7 +339,6 @@ impl CommitObserver for VectorIndexes {
             w.tag == tags::VECTOR && matches!(keys::parse_key(&w.key), Some(ParsedKey::Config(_)))
         });
         let mut map = self.map.write_if(touches_config);
-        self.last_seen.fetch_max(change.version.0, Ordering::SeqCst);
         for w in change.writes.iter().filter(|w| w.tag == tags::VECTOR) {
             match keys::parse_key(&w.key) {
                 Some(ParsedKey::Vector { collection, key }) => {
@@ -366,6 +365,13 @@ impl CommitObserver for VectorIndexes {
                 None => {}
             }
         }
+        // Only now, with this commit's writes in the inboxes: a reader that sees
+        // `last_seen >= v` (`wait_for`) may mark the index applied up to `v`, and a
+        // write pushed after that would be skipped as already applied (a vector missing
+        // from the index until the next rebuild; seen as a lost upsert under
+        // concurrent searches).
+        self.last_seen.fetch_max(change.version.0, Ordering::SeqCst);
+        drop(map);
     }
 
     fn on_catalog_event(&self, event: &CatalogEvent) {

@@ -90,6 +90,10 @@ pub(crate) struct Catalog {
     pub next_branch_id: u64,
     pub spaces: BTreeSet<(BranchId, String)>,
     pub stats: HashMap<BranchId, BranchStats>,
+    /// Per parent, the fork versions of the branches forked from it (kept by
+    /// `insert`/`remove`, so `newest_fork_of` costs the parent's forks, not the
+    /// catalog's size).
+    fork_points: HashMap<BranchId, Vec<(BranchId, CommitVersion)>>,
 }
 
 impl Catalog {
@@ -104,12 +108,29 @@ impl Catalog {
     }
 
     pub fn insert(&mut self, info: BranchInfo) {
+        if let Some(parent) = info.parent {
+            self.fork_points
+                .entry(parent)
+                .or_default()
+                .push((info.id, info.fork_version));
+        }
         self.names.insert(info.id, info.name.clone());
-        self.branches.insert(info.name.clone(), info);
+        if let Some(old) = self.branches.insert(info.name.clone(), info) {
+            self.forget_fork(&old);
+        }
+    }
+
+    fn forget_fork(&mut self, info: &BranchInfo) {
+        if let Some(points) = info.parent.and_then(|p| self.fork_points.get_mut(&p)) {
+            if let Some(i) = points.iter().position(|(id, _)| *id == info.id) {
+                points.swap_remove(i);
+            }
+        }
     }
 
     pub fn remove(&mut self, name: &str) -> Option<BranchInfo> {
         let info = self.branches.remove(name)?;
+        self.forget_fork(&info);
         self.names.remove(&info.id);
         self.stats.remove(&info.id);
         self.spaces.retain(|(b, _)| *b != info.id);
@@ -139,13 +160,9 @@ impl Catalog {
     }
 
     /// The newest fork point among the branches forked from `branch` (`None` if it has
-    /// no forks). Cost: one pass over the catalog's branches.
+    /// no forks). Cost: one pass over that branch's forks.
     pub fn newest_fork_of(&self, branch: BranchId) -> Option<CommitVersion> {
-        self.branches
-            .values()
-            .filter(|b| b.parent == Some(branch))
-            .map(|b| b.fork_version)
-            .max()
+        self.fork_points.get(&branch)?.iter().map(|(_, v)| *v).max()
     }
 
     pub fn children(&self, branch: BranchId) -> Vec<String> {
@@ -480,6 +497,35 @@ mod tests {
             tagged.extend_from_slice(&v);
             let _ = decode_change(&tagged);
         }
+    }
+
+    fn branch(name: &str, id: u64, parent: Option<u64>, fork: u64) -> BranchInfo {
+        BranchInfo {
+            name: name.into(),
+            id: BranchId(id),
+            parent: parent.map(BranchId),
+            fork_version: CommitVersion(fork),
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn newest_fork_follows_forks_made_replaced_and_deleted() {
+        let mut cat = Catalog::default();
+        cat.insert(branch("default", 1, None, 0));
+        assert_eq!(cat.newest_fork_of(BranchId(1)), None);
+        cat.insert(branch("a", 2, Some(1), 10));
+        cat.insert(branch("b", 3, Some(1), 30));
+        cat.insert(branch("c", 4, Some(2), 50));
+        assert_eq!(cat.newest_fork_of(BranchId(1)), Some(CommitVersion(30)));
+        assert_eq!(cat.newest_fork_of(BranchId(2)), Some(CommitVersion(50)));
+        cat.remove("b");
+        assert_eq!(cat.newest_fork_of(BranchId(1)), Some(CommitVersion(10)));
+        // Re-inserting a name (an import over a deleted branch) replaces its fork.
+        cat.insert(branch("a", 2, Some(1), 20));
+        assert_eq!(cat.newest_fork_of(BranchId(1)), Some(CommitVersion(20)));
+        cat.remove("a");
+        assert_eq!(cat.newest_fork_of(BranchId(1)), None);
     }
 
     #[test]

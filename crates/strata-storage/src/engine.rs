@@ -1678,10 +1678,8 @@ fn conflict(w: &ChangedKey, ver: CommitVersion, snap: CommitVersion) -> StorageE
 }
 
 fn load_catalog(fjall: &fjall::Database, meta: &Keyspace) -> Result<Catalog> {
-    let mut cat = Catalog {
-        next_branch_id: 2,
-        ..Default::default()
-    };
+    let mut cat = Catalog::default();
+    cat.next_branch_id = 2;
     if let Some(b) = meta.get(catalog::BSEQ_KEY)? {
         if let Value::Int(i) = Value::decode(&b)? {
             cat.next_branch_id = i as u64;

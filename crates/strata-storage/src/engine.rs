@@ -1109,7 +1109,6 @@ impl Database {
                     Some(rec)
                 } else {
                     self.versioned_lookup(&k, *limit, None)?
-                        .filter(|r| r.still_newest_at(*limit, None))
                 };
                 if rec.is_none() && hides {
                     // As in `scan_visible_at`: not visible, and hides the ancestors'.
@@ -1129,7 +1128,9 @@ impl Database {
     // ------------------------------------------------------------------ reads
 
     /// Newest version of a latest key in one branch with version <= `limit` (and
-    /// timestamp <= `max_ts` if given), from the history keyspace.
+    /// timestamp <= `max_ts` if given), from the history keyspace; `None` also when
+    /// that is a version kept for a fork whose successor the read would see (the
+    /// version that answers was discarded, see `Record::still_newest_at`).
     pub(crate) fn versioned_lookup(
         &self,
         latest_key: &[u8],
@@ -1145,7 +1146,7 @@ impl Database {
             let rec = record::decode_history(version, &v)?;
             match max_ts {
                 Some(ts) if rec.timestamp > ts => continue,
-                _ => return Ok(Some(rec)),
+                _ => return Ok(Some(rec).filter(|r| r.still_newest_at(limit, max_ts))),
             }
         }
         Ok(None)
@@ -1199,7 +1200,7 @@ impl Database {
                 // Only versions kept for forks are in history: one answers if it is
                 // still the newest at this point; otherwise the version that would
                 // answer was discarded, and the fork ancestors' must not show through.
-                return Ok(older.filter(|r| r.still_newest_at(limit, max_ts)));
+                return Ok(older);
             }
             if let Some(rec) = older {
                 return Ok(Some(rec));
@@ -1234,10 +1235,7 @@ impl Database {
                     // Such a key keeps no history: its newest version at this point
                     // is all there is (a version kept for a fork, if not the latest).
                     if !visible {
-                        if let Some(rec) = self
-                            .versioned_lookup(&lk, limit, None)?
-                            .filter(|r| r.still_newest_at(limit, None))
-                        {
+                        if let Some(rec) = self.versioned_lookup(&lk, limit, None)? {
                             out.push(rec);
                         }
                     }
@@ -1301,7 +1299,6 @@ impl Database {
                     Some(rec)
                 } else {
                     self.versioned_lookup(&k, lim, None)?
-                        .filter(|r| r.still_newest_at(lim, None))
                 };
                 if let Some(rec) = rec.filter(|r| r.value.is_some()) {
                     let (user, _) = keys::unescape(&k, scope_len)
@@ -1323,7 +1320,6 @@ impl Database {
                     Some(rec)
                 } else {
                     self.versioned_lookup(&k, *lim, None)?
-                        .filter(|r| r.still_newest_at(*lim, None))
                 };
                 if rec.is_some() || hides {
                     let (user, _) = keys::unescape(&k, scope_len)

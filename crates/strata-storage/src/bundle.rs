@@ -200,6 +200,9 @@ impl Database {
         catalog::validate_name("branch", &name)?;
         let inner = &self.inner;
         let mut state = inner.commit.lock();
+        // Every key of the new branch is new: the absent-key filter must learn them.
+        let filter = inner.key_filter.for_commit();
+        let mut created: Vec<Vec<u8>> = Vec::new();
         let mut cat = inner.catalog.write();
         if cat.branches.contains_key(&name) {
             return Err(StorageError::AlreadyExists(format!(
@@ -243,6 +246,7 @@ impl Database {
                 last = Some((nv, *ts, val));
             }
             if let Some((nv, ts, val)) = last {
+                created.push(lk.clone());
                 batch.insert(
                     &inner.latest,
                     lk,
@@ -297,6 +301,7 @@ impl Database {
             catalog::encode_head(head, max_ts),
         );
         self.commit_batch(batch)?;
+        filter.inserted(created.iter().map(|k| &k[..]));
         state.head_version = head;
         state.head_ts = max_ts;
         inner.committed.store(head.0, Ordering::Release);

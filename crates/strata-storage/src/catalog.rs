@@ -9,7 +9,8 @@
 //! meta "branch/" name              -> Value {id, parent, fork_version, created_at}
 //! meta "bstat/" id(u64 BE)         -> fixed: format u8, live, oldest, latest, version
 //! meta "space/" id(u64 BE) name    -> Value int (created_at)
-//! meta "chg/" id version idx (BE)  -> ts (u64 BE) | (len u32 BE | latest key)*
+//! meta "layout"                    -> u8: the key layout version (KEY_LAYOUT)
+//! latest FF | id (compact) | version u64 BE -> FF | ts | (shared, len, suffix)*
 //!                                    change log: one entry per commit and branch
 //!
 //! `head` and `bstat/` are written at close, by catalog operations and every 4096
@@ -206,14 +207,15 @@ pub(crate) fn space_key(id: BranchId, space: &str) -> Vec<u8> {
     k
 }
 
-/// Change log key: `chg/ | branch u64 BE | version u64 BE | index u32 BE`. A commit
-/// writes one entry per branch it touches, at index 0, listing every latest key it
-/// wrote there. Lets diff, merge and index catch-up visit only what changed after a
-/// version.
-pub(crate) fn change_key(branch: BranchId, version: CommitVersion, index: u32) -> Vec<u8> {
+/// Change-log key, in the `latest` keyspace: `FF | branch (compact, as in record
+/// keys) | version u64 BE`. A commit writes one entry per branch it touches, listing
+/// every latest key it wrote there. Lets diff, merge and index catch-up visit only
+/// what changed after a version. Record keys never start with `FF` (a branch id's
+/// first byte is below `F8`), and the key is short enough (10 bytes for the first 240
+/// branches) for fjall to keep it inline in its memtable.
+pub(crate) fn change_key(branch: BranchId, version: CommitVersion) -> Vec<u8> {
     let mut k = change_prefix(branch);
     k.extend_from_slice(&version.0.to_be_bytes());
-    k.extend_from_slice(&index.to_be_bytes());
     k
 }
 
@@ -327,19 +329,29 @@ pub(crate) fn change_timestamp(v: &[u8]) -> Option<Timestamp> {
     Some(u64::from_be_bytes(v.get(at..at + 8)?.try_into().ok()?))
 }
 
-/// (version, index) of a change-log key.
-pub(crate) fn decode_change_key(k: &[u8]) -> Option<(CommitVersion, u32)> {
-    let rest = k.get(4 + 8..)?;
-    let v: [u8; 8] = rest.get(..8)?.try_into().ok()?;
-    let i: [u8; 4] = rest.get(8..12)?.try_into().ok()?;
-    Some((CommitVersion(u64::from_be_bytes(v)), u32::from_be_bytes(i)))
+/// The version of a change-log key.
+pub(crate) fn decode_change_key(k: &[u8]) -> Option<CommitVersion> {
+    let v: [u8; 8] = k.get(k.len().checked_sub(8)?..)?.try_into().ok()?;
+    Some(CommitVersion(u64::from_be_bytes(v)))
 }
 
+/// First byte of every change-log key.
+pub(crate) const CHANGE_LOG_MARK: u8 = 0xFF;
+
+/// Prefix of one branch's change log.
 pub(crate) fn change_prefix(branch: BranchId) -> Vec<u8> {
-    let mut k = b"chg/".to_vec();
-    k.extend_from_slice(&branch.0.to_be_bytes());
+    let mut k = vec![CHANGE_LOG_MARK];
+    crate::keys::push_branch(&mut k, branch);
     k
 }
+
+/// Meta key of the key layout version.
+pub(crate) const LAYOUT_KEY: &[u8] = b"layout";
+
+/// The key layout this build writes and reads. Layout 1 (development builds before
+/// 2026-12-02) wrote branch ids as 8 bytes, the default space by name and the change
+/// log in `meta`; it is refused at open with a clear error.
+pub(crate) const KEY_LAYOUT: u8 = 2;
 
 fn obj(fields: &[(&str, Value)]) -> Vec<u8> {
     let m: IndexMap<String, Value> = fields

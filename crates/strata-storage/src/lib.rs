@@ -34,6 +34,7 @@ mod catalog;
 mod changes;
 mod engine;
 mod error;
+mod filter;
 mod keys;
 mod primitive;
 mod record;

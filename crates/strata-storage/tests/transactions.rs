@@ -414,3 +414,34 @@ fn put_new_of_new_keys_behaves_like_put() {
     assert_eq!(values, vec![Some(Value::Int(10)), Some(Value::Int(1))]);
     assert_eq!(db.total_live_keys(), before + 2);
 }
+
+#[test]
+fn a_database_in_another_key_layout_is_refused_clearly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    {
+        let db = Database::open(&path, DatabaseOptions::default()).expect("open");
+        let s = db.default_scope();
+        db.transact(|t| t.put(&s, tags::KV, b"x", Value::Int(7)))
+            .expect("put");
+    }
+    // What a layout-1 development build left: a catalog without the layout record.
+    {
+        let raw = fjall::Database::builder(&path).open().expect("raw open");
+        let meta = raw
+            .keyspace("meta", fjall::KeyspaceCreateOptions::default)
+            .expect("meta");
+        assert_eq!(
+            meta.get("layout").expect("get").as_deref(),
+            Some(&[2u8][..])
+        );
+        meta.remove("layout").expect("remove");
+        raw.persist(fjall::PersistMode::SyncAll).expect("persist");
+    }
+    let err = Database::open(&path, DatabaseOptions::default()).expect_err("layout 1");
+    assert!(matches!(err, StorageError::NotAllowed(_)), "{err}");
+    assert!(err.to_string().contains("key layout 1"), "{err}");
+    // Refusing wrote nothing: the same error again, and the data is still there.
+    let again = Database::open(&path, DatabaseOptions::default()).expect_err("still refused");
+    assert_eq!(err.to_string(), again.to_string());
+}

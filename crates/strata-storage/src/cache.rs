@@ -28,7 +28,10 @@ const SHARDS: usize = 16;
 /// Per-entry bookkeeping counted against the capacity besides key and value bytes.
 const ENTRY_OVERHEAD: usize = 48;
 
-type Map = HashMap<Box<[u8]>, Slice, foldhash::fast::FixedState>;
+/// Keys are `Slice`s: fjall's byte view keeps keys of up to 20 bytes (a typical
+/// record key) inline, so a lookup compares them without chasing a pointer, and
+/// caching one allocates nothing (a boxed key cost a cache miss per lookup).
+type Map = HashMap<Slice, Slice, foldhash::fast::FixedState>;
 
 struct Shard {
     map: Map,
@@ -127,7 +130,7 @@ impl LatestCache {
             Self::shrink(&mut shard, self.shard_capacity * 3 / 4);
         }
         shard.bytes += c;
-        shard.map.insert(key.into(), value);
+        shard.map.insert(Slice::from(key), value);
     }
 
     /// A commit wrote `key` (its new latest record is `value`): replaces a cached
@@ -152,7 +155,7 @@ impl LatestCache {
                 shard.bytes = shard.bytes + after - before;
             } else if insert && shard.bytes + c <= self.shard_capacity {
                 shard.bytes += c;
-                shard.map.insert(key.into(), value);
+                shard.map.insert(Slice::from(key), value);
             }
         }
         self.generation.fetch_add(1, Ordering::AcqRel);

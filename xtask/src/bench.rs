@@ -101,7 +101,7 @@ fn print_load(when: &str) {
 fn ensure_bench_venv(run: &mut Run, venv: &Path, reqs: &[(&str, bool)]) -> bool {
     let python = venv.join("bin").join("python");
     let works = Command::new(&python)
-        .args(["-c", "import sys; assert sys.version_info >= (3, 9)"])
+        .args(["-c", "import sys; assert sys.version_info >= (3, 10)"])
         .status()
         .is_ok_and(|s| s.success());
     let name = venv

@@ -8,7 +8,7 @@
 //!   type-check `examples/` with `mypy --strict`, and run pytest over `tests/python`.
 //!   Exits non-zero if any step fails.
 //!
-//! The only prerequisites are cargo and a `python3` (3.9+) with the `venv` module; the
+//! The only prerequisites are cargo and a `python3` (3.10+) with the `venv` module; the
 //! Python tools come from PyPI into `./.venv` (listed in
 //! `crates/strata-python/requirements-dev.txt`). Set `STRATA_PYTHON` to use another
 //! interpreter for creating the venv.
@@ -210,7 +210,7 @@ fn cargo() -> OsString {
 fn ensure_venv(run: &mut Run) -> bool {
     let python = run.venv_bin("python");
     let works = Command::new(&python)
-        .args(["-c", "import sys; assert sys.version_info >= (3, 9)"])
+        .args(["-c", "import sys; assert sys.version_info >= (3, 10)"])
         .status()
         .is_ok_and(|s| s.success());
     if !works {

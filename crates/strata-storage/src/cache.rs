@@ -161,6 +161,25 @@ impl LatestCache {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// A commit created `key` (it had no latest record): caches its record if the
+    /// shard has room. Skips the lookup [`LatestCache::committed`] makes, and the
+    /// generation bump: no reader can hold an older record of a key that had none.
+    /// (A reader that already read the new record may have filled it; that entry is
+    /// replaced by the same record.) Cost: a hash, a shard lock, one insertion.
+    pub(crate) fn created(&self, key: &[u8], value: Slice) {
+        if !self.enabled() {
+            return;
+        }
+        let c = cost(key, &value);
+        let mut shard = self.shard(key).lock();
+        if shard.bytes + c <= self.shard_capacity {
+            match shard.map.insert(Slice::from(key), value) {
+                Some(old) => shard.bytes = shard.bytes + c - cost(key, &old),
+                None => shard.bytes += c,
+            }
+        }
+    }
+
     /// Forgets everything (after keys were removed from fjall in bulk).
     pub(crate) fn clear(&self) {
         for s in self.shards.iter() {

@@ -1454,29 +1454,31 @@ impl Database {
         let version = CommitVersion(state.head_version.0 + 1);
         let ts = now_micros().max(state.head_ts + 1);
         let mut batch = inner.fjall.batch();
-        let mut deltas: HashMap<BranchId, i64> = HashMap::new();
+        // Live-key count changes per branch (commits touch one branch or a few).
+        let mut deltas: Vec<(BranchId, i64)> = Vec::with_capacity(1);
         let mut new_spaces = Vec::new();
-        let forked: Vec<BranchId> = {
-            let cat = inner.catalog.read();
-            writes
-                .iter()
-                .map(|w| w.change.scope.branch)
-                .filter(|b| cat.by_id(*b).is_some_and(|i| i.parent.is_some()))
-                .collect()
-        };
-        let has_parent = |b: BranchId| forked.contains(&b);
+        // Branches with a parent among those written (their new keys may shadow a
+        // fork ancestor's), checked with the writes' branches and spaces under one
+        // catalog read lock.
+        let mut forked: Vec<BranchId> = Vec::new();
         {
             let cat = inner.catalog.read();
             for w in writes.iter().map(|w| &w.change) {
-                if cat.by_id(w.scope.branch).is_none() {
+                let Some(info) = cat.by_id(w.scope.branch) else {
                     return Err(StorageError::NotFound(format!(
                         "branch id {} no longer exists",
                         w.scope.branch.0
                     )));
+                };
+                if info.parent.is_some() && !forked.contains(&w.scope.branch) {
+                    forked.push(w.scope.branch);
                 }
-                if !cat
-                    .spaces
-                    .contains(&(w.scope.branch, w.scope.space.clone()))
+                // The default space exists on every branch: no lookup (which would
+                // clone the name) for nearly every write.
+                if w.scope.space != DEFAULT_SPACE
+                    && !cat
+                        .spaces
+                        .contains(&(w.scope.branch, w.scope.space.clone()))
                     && !new_spaces.contains(&(w.scope.branch, w.scope.space.clone()))
                 {
                     catalog::validate_name("space", &w.scope.space)?;
@@ -1484,10 +1486,13 @@ impl Database {
                 }
             }
         }
+        let has_parent = |b: BranchId| forked.contains(&b);
         let mut change_log: Vec<(BranchId, catalog::ChangeEntry)> = Vec::new();
         let filter = inner.key_filter.for_commit();
         let mut created: Vec<fjall::Slice> = Vec::new();
-        let mut written: Vec<(fjall::Slice, fjall::Slice, bool)> = Vec::with_capacity(writes.len());
+        // (key, record, created, cache when absent)
+        let mut written: Vec<(fjall::Slice, fjall::Slice, bool, bool)> =
+            Vec::with_capacity(writes.len());
         let mut changes: Vec<ChangedKey> = Vec::with_capacity(writes.len());
         for PendingWrite {
             latest_key: lk,
@@ -1558,10 +1563,14 @@ impl Database {
                 None => false,
             };
             let after = w.value.is_some() && !no_history;
-            if before != after {
-                *deltas.entry(w.scope.branch).or_default() += if after { 1 } else { -1 };
-            } else {
-                deltas.entry(w.scope.branch).or_default();
+            let delta = match (before, after) {
+                (false, true) => 1,
+                (true, false) => -1,
+                _ => 0,
+            };
+            match deltas.iter_mut().find(|(b, _)| *b == w.scope.branch) {
+                Some((_, d)) => *d += delta,
+                None => deltas.push((w.scope.branch, delta)),
             }
             match change_log.iter_mut().find(|(b, _)| *b == w.scope.branch) {
                 Some((_, entry)) => entry.push(&lk),
@@ -1582,7 +1591,7 @@ impl Database {
             if is_new {
                 created.push(lk.clone());
             }
-            written.push((lk, rec, !fresh));
+            written.push((lk, rec, is_new, !fresh));
             changes.push(w);
         }
         for (b, entry) in change_log {
@@ -1637,8 +1646,13 @@ impl Database {
         }
         self.commit_batch(batch)?;
         filter.inserted(created.iter().map(|k| &k[..]));
-        for (lk, rec, keep) in written {
-            inner.latest_cache.committed(&lk, rec, keep);
+        for (lk, rec, is_new, keep) in written {
+            match (is_new, keep) {
+                // `put_new` keys are not cached, and were not.
+                (true, false) => {}
+                (true, true) => inner.latest_cache.created(&lk, rec),
+                (false, _) => inner.latest_cache.committed(&lk, rec, keep),
+            }
         }
         state.head_version = version;
         state.head_ts = ts;

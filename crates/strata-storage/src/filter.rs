@@ -358,6 +358,64 @@ mod tests {
     }
 
     #[test]
+    fn a_rebuild_under_concurrent_commits_misses_no_key() {
+        // Four writers create enough keys to fill the first filter (2 * MIN_KEYS
+        // inserts) and keep creating keys while its replacement is scanned: those
+        // are in the new filter only if commits insert into it too (without that,
+        // this test failed three runs in three).
+        let db = Database::open_temporary().expect("open");
+        let s = db.default_scope();
+        let per_thread = (2 * MIN_KEYS as usize) / 4 + 40_000;
+        std::thread::scope(|sc| {
+            for t in 0..4 {
+                let (db, s) = (db.clone(), s.clone());
+                sc.spawn(move || {
+                    for chunk in 0..per_thread / 100 {
+                        db.transact(|tx| {
+                            for i in 0..100 {
+                                let k = format!("t{t}:{:07}", chunk * 100 + i);
+                                tx.put(&s, tags::KV, k.as_bytes(), Value::Int(1))?;
+                            }
+                            Ok(())
+                        })
+                        .expect("commit");
+                    }
+                });
+            }
+        });
+        let f = &db.inner.key_filter;
+        let t0 = std::time::Instant::now();
+        while f
+            .shared
+            .slots
+            .lock()
+            .answering
+            .as_ref()
+            .is_none_or(|a| a.design <= MIN_KEYS)
+        {
+            assert!(t0.elapsed().as_secs() < 60, "the filter was never replaced");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let view = f.for_commit();
+        for t in 0..4 {
+            for i in 0..(per_thread / 100) * 100 {
+                let lk = crate::keys::latest_key(
+                    s.branch,
+                    &s.space,
+                    tags::KV,
+                    format!("t{t}:{i:07}").as_bytes(),
+                );
+                assert!(!view.certainly_absent(&lk), "t{t}:{i} lost by the filter");
+            }
+        }
+        drop(view);
+        assert_eq!(
+            db.branch_stats(s.branch).live_keys,
+            4 * ((per_thread / 100) * 100) as u64
+        );
+    }
+
+    #[test]
     fn overwrites_after_a_reopen_keep_history_and_counts() {
         // If the filter called an existing key absent, the overwrite would drop the
         // key's previous version from history and count the key twice.

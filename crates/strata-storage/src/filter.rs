@@ -276,13 +276,35 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_scan_and_concurrent_commits_together_miss_no_key() {
-        let dir = tempfile::tempdir().expect("tempdir");
+    /// Waits until the answering filter satisfies `done` (a replacement finished).
+    fn wait_until(f: &KeyFilter, done: impl Fn(&Arc<Bits>) -> bool) {
+        let t = std::time::Instant::now();
+        while !f.shared.slots.lock().answering.as_ref().is_some_and(&done) {
+            assert!(t.elapsed().as_secs() < 60, "the filter was never replaced");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    /// A raw fjall database and a keyspace standing in for `latest`.
+    fn raw_latest(dir: &tempfile::TempDir) -> (fjall::Database, Keyspace) {
         let db = fjall::Database::builder(dir.path()).open().expect("open");
         let ks = db
             .keyspace("latest", fjall::KeyspaceCreateOptions::default)
             .expect("ks");
+        (db, ks)
+    }
+
+    /// What a commit does: writes `k`, then tells the filter under its view.
+    fn commit_new(f: &KeyFilter, ks: &Keyspace, k: &str) {
+        let view = f.for_commit();
+        ks.insert(k, b"v").expect("insert");
+        view.inserted([k.as_bytes()]);
+    }
+
+    #[test]
+    fn the_scan_and_concurrent_commits_together_miss_no_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (_db, ks) = raw_latest(&dir);
         for i in 0..50_000u32 {
             ks.insert(format!("old:{i}"), b"v").expect("insert");
         }
@@ -291,10 +313,7 @@ mod tests {
         let f = KeyFilter::start(ks.clone(), 10);
         // Commits during the scan insert their new keys; none may be lost.
         for i in 0..2_000u32 {
-            let k = format!("new:{i}");
-            let view = f.for_commit();
-            ks.insert(&k, b"v").expect("insert");
-            view.inserted([k.as_bytes()]);
+            commit_new(&f, &ks, &format!("new:{i}"));
         }
         wait_answering(&f);
         let view = f.for_commit();
@@ -322,33 +341,15 @@ mod tests {
     #[test]
     fn a_full_filter_is_replaced_by_a_larger_one_without_losing_keys() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let db = fjall::Database::builder(dir.path()).open().expect("open");
-        let ks = db
-            .keyspace("latest", fjall::KeyspaceCreateOptions::default)
-            .expect("ks");
+        let (_db, ks) = raw_latest(&dir);
         let f = KeyFilter::start(ks.clone(), 0);
         wait_answering(&f);
         let first = f.shared.slots.lock().answering.clone().expect("answering");
         let n = 2 * MIN_KEYS as u32 + 10;
         for i in 0..n {
-            let k = format!("k:{i}");
-            let view = f.for_commit();
-            ks.insert(&k, b"v").expect("insert");
-            view.inserted([k.as_bytes()]);
+            commit_new(&f, &ks, &format!("k:{i}"));
         }
-        wait_answering(&f);
-        let t = std::time::Instant::now();
-        while f
-            .shared
-            .slots
-            .lock()
-            .answering
-            .as_ref()
-            .is_some_and(|a| Arc::ptr_eq(a, &first))
-        {
-            assert!(t.elapsed().as_secs() < 30, "never rebuilt");
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
+        wait_until(&f, |a| !Arc::ptr_eq(a, &first));
         let view = f.for_commit();
         let now = view.slots.answering.clone().expect("answering");
         assert!(now.design >= 4 * first.design);
@@ -384,18 +385,7 @@ mod tests {
             }
         });
         let f = &db.inner.key_filter;
-        let t0 = std::time::Instant::now();
-        while f
-            .shared
-            .slots
-            .lock()
-            .answering
-            .as_ref()
-            .is_none_or(|a| a.design <= MIN_KEYS)
-        {
-            assert!(t0.elapsed().as_secs() < 60, "the filter was never replaced");
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
+        wait_until(f, |a| a.design > MIN_KEYS);
         let view = f.for_commit();
         for t in 0..4 {
             for i in 0..(per_thread / 100) * 100 {

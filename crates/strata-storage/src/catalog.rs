@@ -233,7 +233,8 @@ const COMPACT_CHANGE: u8 = 0xFF;
 #[derive(Debug)]
 pub(crate) struct ChangeEntry {
     bytes: Vec<u8>,
-    last: Vec<u8>,
+    /// The previous key (a `Slice`: short keys are kept inline, no allocation).
+    last: fjall::Slice,
 }
 
 impl ChangeEntry {
@@ -244,7 +245,7 @@ impl ChangeEntry {
         bytes.extend_from_slice(&ts.to_be_bytes());
         ChangeEntry {
             bytes,
-            last: Vec::new(),
+            last: fjall::Slice::empty(),
         }
     }
 
@@ -260,8 +261,7 @@ impl ChangeEntry {
         write_varint(&mut self.bytes, shared as u64);
         write_varint(&mut self.bytes, suffix.len() as u64);
         self.bytes.extend_from_slice(suffix);
-        self.last.clear();
-        self.last.extend_from_slice(latest_key);
+        self.last = fjall::Slice::from(latest_key);
     }
 
     /// The encoded value.

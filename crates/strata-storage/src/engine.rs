@@ -1489,7 +1489,8 @@ impl Database {
         let has_parent = |b: BranchId| forked.contains(&b);
         let mut change_log: Vec<(BranchId, catalog::ChangeEntry)> = Vec::new();
         let filter = inner.key_filter.for_commit();
-        let mut created: Vec<fjall::Slice> = Vec::new();
+        // Records are encoded here, then copied into fjall's own buffers.
+        let mut scratch: Vec<u8> = Vec::with_capacity(256);
         // (key, record, created, cache when absent)
         let mut written: Vec<(fjall::Slice, fjall::Slice, bool, bool)> =
             Vec::with_capacity(writes.len());
@@ -1581,16 +1582,10 @@ impl Database {
                 }
             }
             let lk = fjall::Slice::from(lk);
-            let rec = fjall::Slice::from(record::encode_latest(
-                version,
-                ts,
-                w.value.as_ref(),
-                no_history,
-            ));
+            scratch.clear();
+            record::encode_latest_into(&mut scratch, version, ts, w.value.as_ref(), no_history);
+            let rec = fjall::Slice::from(&scratch[..]);
             batch.insert(&inner.latest, lk.clone(), rec.clone());
-            if is_new {
-                created.push(lk.clone());
-            }
             written.push((lk, rec, is_new, !fresh));
             changes.push(w);
         }
@@ -1645,7 +1640,12 @@ impl Database {
             }
         }
         self.commit_batch(batch)?;
-        filter.inserted(created.iter().map(|k| &k[..]));
+        filter.inserted(
+            written
+                .iter()
+                .filter(|(_, _, is_new, _)| *is_new)
+                .map(|(k, _, _, _)| &k[..]),
+        );
         for (lk, rec, is_new, keep) in written {
             match (is_new, keep) {
                 // `put_new` keys are not cached, and were not.

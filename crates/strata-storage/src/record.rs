@@ -72,12 +72,25 @@ pub(crate) fn encode_latest(
     no_history: bool,
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(40);
-    out.extend_from_slice(&version.0.to_be_bytes());
-    write_body(&mut out, timestamp, value);
-    if no_history {
-        out[8] |= NO_HISTORY;
-    }
+    encode_latest_into(&mut out, version, timestamp, value, no_history);
     out
+}
+
+/// [`encode_latest`] appended to `out` (a buffer the caller reuses, so a commit of
+/// many keys does not grow a fresh vector per record).
+pub(crate) fn encode_latest_into(
+    out: &mut Vec<u8>,
+    version: CommitVersion,
+    timestamp: Timestamp,
+    value: Option<&Value>,
+    no_history: bool,
+) {
+    let start = out.len();
+    out.extend_from_slice(&version.0.to_be_bytes());
+    write_body(out, timestamp, value);
+    if no_history {
+        out[start + 8] |= NO_HISTORY;
+    }
 }
 
 fn write_body(out: &mut Vec<u8>, timestamp: Timestamp, value: Option<&Value>) {

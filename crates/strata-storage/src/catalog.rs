@@ -340,7 +340,8 @@ pub(crate) const CHANGE_LOG_MARK: u8 = 0xFF;
 
 /// Prefix of one branch's change log.
 pub(crate) fn change_prefix(branch: BranchId) -> Vec<u8> {
-    let mut k = vec![CHANGE_LOG_MARK];
+    let mut k = Vec::with_capacity(1 + 9 + 8);
+    k.push(CHANGE_LOG_MARK);
     crate::keys::push_branch(&mut k, branch);
     k
 }

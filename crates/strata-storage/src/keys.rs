@@ -101,8 +101,12 @@ pub(crate) fn scope_prefix(branch: BranchId, space: &str, tag: PrimitiveTag) -> 
 
 /// The key under which the newest version of a user key is kept.
 pub(crate) fn latest_key(branch: BranchId, space: &str, tag: PrimitiveTag, key: &[u8]) -> Vec<u8> {
-    let mut out = scope_prefix(branch, space, tag);
-    out.reserve(key.len() + 10);
+    // Room for the whole key up front (escaping rarely adds bytes): one allocation.
+    let mut out = Vec::with_capacity(9 + space.len() + 3 + 1 + key.len() + 4);
+    push_branch(&mut out, branch);
+    escape_into(&mut out, space_in_key(space).as_bytes());
+    out.extend_from_slice(&TERM);
+    out.push(tag.0);
     escape_into(&mut out, key);
     out.extend_from_slice(&TERM);
     out

@@ -215,6 +215,10 @@ impl Drop for Inner {
                 self.flush_memtables();
             }
             let _ = self.fjall.persist(PersistMode::SyncAll);
+            // Everything is durable: the filter saved now lists every key at this
+            // head, so the next open can skip its scan. A failure only costs a scan.
+            let head = self.commit.lock().head_version.0;
+            let _ = self.key_filter.save(&self.path, head);
         }
         if let Ok(mut reg) = registry().lock() {
             reg.remove(&self.path);
@@ -460,7 +464,7 @@ impl Database {
             None => (CommitVersion(0), 0),
         };
         let catalog = load_catalog(&fjall, &meta)?;
-        let key_filter = KeyFilter::start(latest.clone(), latest.approximate_len() as u64);
+        let key_filter = KeyFilter::new(latest.clone());
         let inner = Inner {
             fjall,
             data,
@@ -486,6 +490,14 @@ impl Database {
             inner: Arc::new(inner),
         };
         db.recover_head_and_stats()?;
+        // The filter starts from the file a clean close saved (if nothing was
+        // committed since), else from a background scan; before any commit.
+        let inner = &db.inner;
+        inner.key_filter.begin(
+            inner._temp.is_none().then_some(inner.path.as_path()),
+            db.committed_version().0,
+            inner.latest.approximate_len() as u64,
+        );
         Ok(db)
     }
 

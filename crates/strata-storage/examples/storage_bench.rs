@@ -22,6 +22,36 @@ fn key(i: usize) -> String {
     format!("user:{:08}", (i * 7919) % 100_000_000)
 }
 
+/// Loads keys `0..n` one auto-commit put each; returns the seconds taken.
+fn strata_put(db: &Database, n: usize, value: &Value) -> f64 {
+    let s = db.default_scope();
+    let t = Instant::now();
+    for i in 0..n {
+        db.transact(|tx| tx.put(&s, tags::KV, key(i).as_bytes(), value.clone()))
+            .expect("put");
+    }
+    t.elapsed().as_secs_f64()
+}
+
+/// Opens raw fjall at `path` (one keyspace) and loads keys `0..n`, one insert each;
+/// returns the database, the keyspace and the seconds taken.
+fn raw_put(
+    path: &std::path::Path,
+    n: usize,
+    value: &[u8],
+) -> (fjall::Database, fjall::Keyspace, f64) {
+    let fj = fjall::Database::builder(path).open().expect("open");
+    let ks = fj
+        .keyspace("data", fjall::KeyspaceCreateOptions::default)
+        .expect("ks");
+    let t = Instant::now();
+    for i in 0..n {
+        ks.insert(key(i), value).expect("insert");
+    }
+    let secs = t.elapsed().as_secs_f64();
+    (fj, ks, secs)
+}
+
 fn main() {
     let n: usize = std::env::args()
         .nth(1)
@@ -40,33 +70,14 @@ fn main() {
     // below is the last round.
     let mut put_rounds: Vec<(f64, f64)> = Vec::new();
     for r in 1..rounds {
-        let ours = {
-            let db = Database::open(
-                dir.path().join(format!("round{r}")),
-                DatabaseOptions::default(),
-            )
-            .expect("open");
-            let s = db.default_scope();
-            let t = Instant::now();
-            for i in 0..n {
-                db.transact(|tx| tx.put(&s, tags::KV, key(i).as_bytes(), value.clone()))
-                    .expect("put");
-            }
-            t.elapsed().as_secs_f64()
-        };
-        let raw = {
-            let fj = fjall::Database::builder(dir.path().join(format!("raw{r}")))
-                .open()
-                .expect("open");
-            let ks = fj
-                .keyspace("data", fjall::KeyspaceCreateOptions::default)
-                .expect("ks");
-            let t = Instant::now();
-            for i in 0..n {
-                ks.insert(key(i), raw_value.clone()).expect("insert");
-            }
-            t.elapsed().as_secs_f64()
-        };
+        let db = Database::open(
+            dir.path().join(format!("round{r}")),
+            DatabaseOptions::default(),
+        )
+        .expect("open");
+        let ours = strata_put(&db, n, &value);
+        drop(db);
+        let raw = raw_put(&dir.path().join(format!("raw{r}")), n, &raw_value).2;
         put_rounds.push((ours, raw));
     }
 
@@ -81,12 +92,7 @@ fn main() {
     };
     let db = Database::open(dir.path().join("strata"), options).expect("open");
     let s = db.default_scope();
-    let t = Instant::now();
-    for i in 0..n {
-        db.transact(|tx| tx.put(&s, tags::KV, key(i).as_bytes(), value.clone()))
-            .expect("put");
-    }
-    let strata_put = t.elapsed().as_secs_f64();
+    let strata_put = strata_put(&db, n, &value);
     let ts_mid = db.head_timestamp();
     // overwrite 10% so as_of reads have history to skip
     for i in 0..n / 10 {
@@ -187,17 +193,7 @@ fn main() {
     drop(sync_db);
 
     // ---------------- raw fjall, same work
-    let fj = fjall::Database::builder(dir.path().join("raw"))
-        .open()
-        .expect("open");
-    let ks = fj
-        .keyspace("data", fjall::KeyspaceCreateOptions::default)
-        .expect("ks");
-    let t = Instant::now();
-    for i in 0..n {
-        ks.insert(key(i), raw_value.clone()).expect("insert");
-    }
-    let raw_put = t.elapsed().as_secs_f64();
+    let (fj, ks, raw_put) = raw_put(&dir.path().join("raw"), n, &raw_value);
     let t = Instant::now();
     for i in 0..reads {
         let k = key((i * 31) % n);

@@ -160,6 +160,13 @@ impl Catalog {
         out
     }
 
+    /// Whether `space` exists on `branch`. The default space exists on every branch
+    /// and is answered without a lookup (which would copy the name). Cost: a set
+    /// lookup for any other space.
+    pub fn has_space(&self, branch: BranchId, space: &str) -> bool {
+        space == DEFAULT_SPACE || self.spaces.contains(&(branch, space.to_string()))
+    }
+
     /// The newest fork point among the branches forked from `branch` (`None` if it has
     /// no forks). Cost: one pass over that branch's forks.
     pub fn newest_fork_of(&self, branch: BranchId) -> Option<CommitVersion> {

@@ -958,13 +958,7 @@ impl Database {
 
     /// Whether `space` exists on `branch`.
     pub fn space_exists(&self, branch: BranchId, space: &str) -> bool {
-        space == DEFAULT_SPACE
-            || self
-                .inner
-                .catalog
-                .read()
-                .spaces
-                .contains(&(branch, space.to_string()))
+        self.inner.catalog.read().has_space(branch, space)
     }
 
     /// Creates a space on a branch (no-op if it exists). Writes to a space also create it.
@@ -1485,12 +1479,7 @@ impl Database {
                 if info.parent.is_some() && !forked.contains(&w.scope.branch) {
                     forked.push(w.scope.branch);
                 }
-                // The default space exists on every branch: no lookup (which would
-                // clone the name) for nearly every write.
-                if w.scope.space != DEFAULT_SPACE
-                    && !cat
-                        .spaces
-                        .contains(&(w.scope.branch, w.scope.space.clone()))
+                if !cat.has_space(w.scope.branch, &w.scope.space)
                     && !new_spaces.contains(&(w.scope.branch, w.scope.space.clone()))
                 {
                     catalog::validate_name("space", &w.scope.space)?;

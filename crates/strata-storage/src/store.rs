@@ -185,8 +185,8 @@ pub trait VersionedStore {
     /// `get_as_of` and scans return none for it (never an older one, nor a fork
     /// ancestor's), and [`VersionedStore::history`] holds only the version visible from
     /// this view. The caller rebuilds the record from its sources in that case. Such
-    /// keys are not counted as live keys in branch statistics. Cost of a write: a pass
-    /// over the branch catalog (to find forks). The default implementation is
+    /// keys are not counted as live keys in branch statistics. Cost of a write: a
+    /// pass over the branch's own forks in the catalog. The default implementation is
     /// [`VersionedStore::put`], which keeps history and is always correct.
     fn put_without_history(
         &mut self,

@@ -3,8 +3,9 @@
 //! hnsw_rs builds the graph (it stays the only graph builder), but its own search
 //! allocates an `Arc` per candidate, keeps a fresh `HashMap` as the visited set of
 //! every search and takes a lock per neighbour list. [`FlatGraph`] copies the
-//! neighbour lists out into plain `u32` arrays (CSR: one offset array and one id
-//! array per layer), and [`FlatGraph::search`] walks them with a reused,
+//! neighbour lists out into plain `u32` arrays (layer 0 as one fixed-size row per
+//! point, found without a lookup; the sparse upper layers in CSR form: one offset
+//! array and one id array each), and [`FlatGraph::search`] walks them with a reused,
 //! generation-stamped visited array and two reused heaps (thread-local, so
 //! concurrent searches never share or lock anything). Distances are computed by the
 //! caller's closure over the index's own vector arena: no vector is copied here.
@@ -35,8 +36,11 @@ use std::collections::BinaryHeap;
 
 const MAGIC: &[u8; 8] = b"STRVFLAT";
 const FORMAT: u32 = 1;
+/// The longest layer-0 list a file may hold (hnsw_rs keeps at most `2M`, M <= 256).
+const MAX_LIST: usize = 1024;
 
-/// One layer's adjacency in CSR form.
+/// One layer's adjacency in CSR form (the form of every layer in files, and of the
+/// upper layers in memory).
 #[derive(Debug, Clone, PartialEq)]
 struct Layer {
     /// Sorted point ids of this layer's members; empty on layer 0, whose local index
@@ -48,14 +52,10 @@ struct Layer {
 }
 
 impl Layer {
+    /// Member `pid`'s index on an upper layer.
     #[inline]
-    fn local(&self, layer0: bool, pid: u32) -> Option<usize> {
-        if layer0 {
-            let i = pid as usize;
-            (i + 1 < self.offsets.len()).then_some(i)
-        } else {
-            self.members.binary_search(&pid).ok()
-        }
+    fn local(&self, pid: u32) -> Option<usize> {
+        self.members.binary_search(&pid).ok()
     }
 
     #[inline]
@@ -64,12 +64,74 @@ impl Layer {
     }
 }
 
+/// Layer 0 in memory: one fixed-size row per point id, `[count | ids | unused]`, so a
+/// point's list is found by multiplication alone. (In CSR form, finding a list
+/// first read its offset, a cache miss of its own on every expansion, before the
+/// list's address was even known.) Files keep the CSR form; see the module docs.
+#[derive(Debug, Clone, PartialEq)]
+struct Rows {
+    /// Words per row: one more than the longest list.
+    stride: usize,
+    words: Vec<u32>,
+}
+
+impl Rows {
+    fn from_csr(layer: &Layer) -> Rows {
+        let count = layer.offsets.len().saturating_sub(1);
+        let longest = (0..count).map(|i| layer.list(i).len()).max().unwrap_or(0);
+        let stride = longest + 1;
+        let mut words = vec![0u32; count * stride];
+        for i in 0..count {
+            let list = layer.list(i);
+            let row = &mut words[i * stride..(i + 1) * stride];
+            row[0] = list.len() as u32;
+            row[1..=list.len()].copy_from_slice(list);
+        }
+        Rows { stride, words }
+    }
+
+    fn to_csr(&self) -> Layer {
+        let count = self.len();
+        let mut offsets = Vec::with_capacity(count + 1);
+        let mut neighbours = Vec::new();
+        offsets.push(0);
+        for i in 0..count {
+            neighbours.extend_from_slice(self.list(i));
+            offsets.push(neighbours.len() as u32);
+        }
+        Layer {
+            members: Vec::new(),
+            offsets,
+            neighbours,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.words.len() / self.stride
+    }
+
+    /// Point `i`'s whole row (to prefetch it).
+    #[inline]
+    fn row(&self, i: usize) -> &[u32] {
+        &self.words[i * self.stride..(i + 1) * self.stride]
+    }
+
+    #[inline]
+    fn list(&self, i: usize) -> &[u32] {
+        let row = self.row(i);
+        &row[1..1 + row[0] as usize]
+    }
+}
+
 /// A flat copy of an HNSW graph's neighbour lists. See the module docs.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct FlatGraph {
     slot_count: usize,
     entry: u32,
-    layers: Vec<Layer>,
+    /// Layer 0, by point id.
+    rows: Rows,
+    /// Layers 1 and up (CSR over their sorted members).
+    upper: Vec<Layer>,
 }
 
 /// A candidate or result: distance (lower is nearer) and point id. Ordered by
@@ -199,10 +261,12 @@ impl FlatGraph {
             }
             layers.push(layer);
         }
+        let rows = Rows::from_csr(&layers.remove(0));
         FlatGraph {
             slot_count,
             entry,
-            layers,
+            rows,
+            upper: layers,
         }
     }
 
@@ -213,10 +277,14 @@ impl FlatGraph {
 
     /// Heap bytes held: the id arrays of every layer.
     pub(crate) fn memory_bytes(&self) -> usize {
-        self.layers
-            .iter()
-            .map(|l| 4 * (l.members.capacity() + l.offsets.capacity() + l.neighbours.capacity()))
-            .sum()
+        4 * self.rows.words.capacity()
+            + self
+                .upper
+                .iter()
+                .map(|l| {
+                    4 * (l.members.capacity() + l.offsets.capacity() + l.neighbours.capacity())
+                })
+                .sum::<usize>()
     }
 
     /// Up to `ef` points passing `keep`, nearest first, as `(distance, id)`.
@@ -244,11 +312,10 @@ impl FlatGraph {
         let ef = ef.max(1);
         let mut ep = self.entry;
         let mut d_ep = dist(ep);
-        for (l, layer) in self.layers.iter().enumerate().skip(1).rev() {
-            debug_assert!(l >= 1);
+        for layer in self.upper.iter().rev() {
             loop {
                 let mut moved = false;
-                if let Some(local) = layer.local(false, ep) {
+                if let Some(local) = layer.local(ep) {
                     for &n in layer.list(local) {
                         let d = dist(n);
                         if d < d_ep {
@@ -263,7 +330,7 @@ impl FlatGraph {
                 }
             }
         }
-        let layer0 = &self.layers[0];
+        let rows = &self.rows;
         SCRATCH.with(|cell| {
             let mut s = cell.borrow_mut();
             s.begin(self.slot_count);
@@ -279,17 +346,20 @@ impl FlatGraph {
                 if full && c.d > bound {
                     break;
                 }
-                let Some(local) = layer0.local(true, c.id) else {
+                let local = c.id as usize;
+                if local >= rows.len() {
                     continue;
-                };
+                }
                 // The next candidate to expand is most likely the current best: start
                 // loading its neighbour list while this one is scored.
-                if let Some(next) = s.candidates.peek().and_then(|n| layer0.local(true, n.0.id)) {
-                    kernels::prefetch(layer0.list(next));
+                if let Some(next) = s.candidates.peek().map(|n| n.0.id as usize) {
+                    if next < rows.len() {
+                        kernels::prefetch(rows.row(next));
+                    }
                 }
                 let mut fresh = std::mem::take(&mut s.fresh);
                 fresh.clear();
-                for &n in layer0.list(local) {
+                for &n in rows.list(local) {
                     if s.visit(n) {
                         fresh.push(n);
                     }
@@ -320,21 +390,22 @@ impl FlatGraph {
 
     /// The on-disk bytes (see the module docs). Cost: O(size), one buffer.
     pub(crate) fn encode(&self) -> Vec<u8> {
-        let words: usize = self
-            .layers
+        let layer0 = self.rows.to_csr();
+        let layers: Vec<&Layer> = std::iter::once(&layer0).chain(&self.upper).collect();
+        let words: usize = layers
             .iter()
             .map(|l| l.members.len() + l.offsets.len() + l.neighbours.len() + 4)
             .sum();
         let mut out = framing::begin(MAGIC, FORMAT, 16 + 4 * words);
         out.extend_from_slice(&(self.slot_count as u64).to_le_bytes());
         out.extend_from_slice(&self.entry.to_le_bytes());
-        out.extend_from_slice(&(self.layers.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(layers.len() as u32).to_le_bytes());
         let put = |out: &mut Vec<u8>, xs: &[u32]| {
             for x in xs {
                 out.extend_from_slice(&x.to_le_bytes());
             }
         };
-        for (l, layer) in self.layers.iter().enumerate() {
+        for (l, layer) in layers.iter().enumerate() {
             let count = layer.offsets.len() - 1;
             out.extend_from_slice(&(count as u64).to_le_bytes());
             if l > 0 {
@@ -404,10 +475,16 @@ impl FlatGraph {
         if !entry_ok {
             return Err(bad("entry point is not on the top layer"));
         }
+        let layer0 = layers.remove(0);
+        if (0..slot_count).any(|i| layer0.list(i).len() > MAX_LIST) {
+            // Rows are as wide as the longest list: refuse widths no build makes.
+            return Err(bad("a layer-0 list is implausibly long"));
+        }
         Ok(FlatGraph {
             slot_count,
             entry,
-            layers,
+            rows: Rows::from_csr(&layer0),
+            upper: layers,
         })
     }
 }
@@ -446,6 +523,23 @@ mod tests {
         let got = g.search(20, dist(11.0), |_| true, |_| {});
         assert_eq!(got.len(), 10);
         assert_eq!(got[0].1, 9);
+    }
+
+    #[test]
+    fn layer0_rows_hold_every_list_and_files_refuse_absurd_widths() {
+        let g = line();
+        for p in 0..10usize {
+            let expect: Vec<u32> = (p.saturating_sub(2)..(p + 3).min(10))
+                .filter(|&q| q != p)
+                .map(|q| q as u32)
+                .collect();
+            assert_eq!(g.rows.list(p), expect.as_slice());
+        }
+        assert!(g.rows.list(10).is_empty() && g.rows.list(11).is_empty());
+        // A list longer than any build makes would make every row that wide.
+        let wide: Vec<u32> = (0..=MAX_LIST as u32).map(|i| i % 2000).collect();
+        let g = FlatGraph::from_lists(2000, 0, vec![(0, vec![wide])]);
+        assert!(FlatGraph::decode(&g.encode()).is_err());
     }
 
     #[test]

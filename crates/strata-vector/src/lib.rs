@@ -74,6 +74,7 @@ mod manager;
 mod metric;
 mod store;
 mod topk;
+mod unit;
 
 pub use error::{Result, VectorError};
 pub use filter::{FilterCondition, FilterOp, MetadataFilter};

@@ -12,7 +12,8 @@ use strata_storage::{DiffEntry, DiffKind, PrimitiveRegistry};
 macro_rules! pydict {
     ($py:expr, { $($k:literal : $v:expr),* $(,)? }) => {{
         let d = pyo3::types::PyDict::new($py);
-        $( d.set_item($k, $v)?; )*
+        // Interned: the key strings are made once per process, not once per dict.
+        $( d.set_item(pyo3::intern!($py, $k), $v)?; )*
         d
     }};
 }
@@ -94,19 +95,19 @@ pub(crate) fn vector_entry(py: Python<'_>, e: VectorEntry) -> PyResult<Bound<'_,
 
 /// `[{"key", "score", "metadata"}]`, best first.
 pub(crate) fn matches(py: Python<'_>, found: Vec<SearchMatch>) -> PyResult<Bound<'_, PyList>> {
-    let list = PyList::empty(py);
+    let mut hits = Vec::with_capacity(found.len());
     for m in found {
         let metadata = match &m.metadata {
             Some(v) => convert::to_py(py, v)?,
             None => py.None().into_bound(py),
         };
-        list.append(pydict!(py, {
+        hits.push(pydict!(py, {
             "key": m.key,
             "score": f64::from(m.score),
             "metadata": metadata,
-        }))?;
+        }));
     }
-    Ok(list)
+    PyList::new(py, hits)
 }
 
 /// A differing key as users see it: space, primitive name and displayed key.

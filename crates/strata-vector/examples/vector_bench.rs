@@ -4,7 +4,9 @@
 //!
 //! Run in release: `cargo run --release -p strata-vector --example vector_bench [n] [dim]
 //! [dump dir]`. `VB_REPS=<n>` runs each ef's query set n times (steadier rates on a
-//! shared machine).
+//! shared machine). `VB_DATA=<dir>` reads the vectors from `<dir>/data.f32` and
+//! `<dir>/queries.f32` (little-endian f32) instead of drawing clustered ones;
+//! `VB_EFS=48,64` picks the ef values.
 
 use std::time::Instant;
 use strata_vector::{DumpStatus, HnswParams, IndexConfig, IndexRecord, Metric, VectorIndex};
@@ -54,7 +56,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             version: 1,
         })
         .collect();
-    let queries: Vec<Vec<f32>> = (0..500).map(|i| point(&mut rng, i * 7)).collect();
+    let mut queries: Vec<Vec<f32>> = (0..500).map(|i| point(&mut rng, i * 7)).collect();
+    let mut records = records;
+    // Real data instead: `VB_DATA=<dir>` holding `data.f32` and `queries.f32`
+    // (little-endian f32, `dim` per vector), e.g. GloVe written out from numpy.
+    if let Some(dir) = std::env::var_os("VB_DATA") {
+        let read = |name: &str| -> std::io::Result<Vec<Vec<f32>>> {
+            let bytes = std::fs::read(std::path::Path::new(&dir).join(name))?;
+            Ok(bytes
+                .chunks_exact(4 * dim)
+                .map(|v| {
+                    v.chunks_exact(4)
+                        .map(|x| f32::from_le_bytes([x[0], x[1], x[2], x[3]]))
+                        .collect()
+                })
+                .collect())
+        };
+        records = read("data.f32")?
+            .into_iter()
+            .take(n)
+            .enumerate()
+            .map(|(i, vector)| IndexRecord {
+                key: format!("k{i}"),
+                vector,
+                metadata: None,
+                version: 1,
+            })
+            .collect();
+        queries = read("queries.f32")?;
+    }
 
     let flat_cfg = IndexConfig {
         hnsw_threshold: usize::MAX,
@@ -109,7 +139,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         built.dump(&dump, 1)?;
         println!("dump {:.2} s", t.elapsed().as_secs_f64());
     }
-    for ef in [16usize, 32, 64, 128, 256] {
+    // `VB_EFS=48,64` measures only those ef values.
+    let efs: Vec<usize> = std::env::var("VB_EFS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|e| e.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![16, 32, 64, 128, 256]);
+    for ef in efs {
         let t = Instant::now();
         let (hnsw, status) = VectorIndex::load(
             "bench",

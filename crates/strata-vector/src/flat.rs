@@ -270,6 +270,11 @@ impl FlatGraph {
         }
     }
 
+    /// Asks for huge pages behind layer 0's rows (see `huge.rs`).
+    pub(crate) fn advise_huge(&self) {
+        crate::huge::advise(&self.rows.words);
+    }
+
     /// Number of point ids the graph was extracted over (its layer-0 length).
     pub(crate) fn slot_count(&self) -> usize {
         self.slot_count

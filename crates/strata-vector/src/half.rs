@@ -111,6 +111,11 @@ impl HalfVectors {
         kernels::dot_half(q, &row[HEAD..]) * factor
     }
 
+    /// Asks for huge pages behind the rows (see `huge.rs`).
+    pub(crate) fn advise_huge(&self) {
+        crate::huge::advise(&self.data);
+    }
+
     /// Heap bytes held.
     pub(crate) fn memory_bytes(&self) -> usize {
         self.data.capacity() * 2

@@ -640,6 +640,18 @@ impl VectorIndex {
             }
             unit.extend(&self.data, &self.inv_norm, n);
         }
+        // Everything the walk reads at random, now that it is built (see huge.rs).
+        if let Some(flat) = &self.flat {
+            flat.advise_huge();
+        }
+        if let Some(h) = &self.half {
+            h.advise_huge();
+        }
+        if let Some(u) = &self.unit {
+            u.advise_huge();
+        }
+        crate::huge::advise(&self.data);
+        crate::huge::advise(&self.inv_norm);
     }
 
     /// Moves the live slots to dense ids `0..live`, dropping tombstones. Cost: a copy

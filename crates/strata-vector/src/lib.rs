@@ -67,6 +67,7 @@ mod flat;
 mod framing;
 mod graph;
 mod half;
+mod huge;
 mod index;
 mod kernels;
 mod keys;

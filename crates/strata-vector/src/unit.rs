@@ -63,6 +63,11 @@ impl UnitVectors {
         kernels::dot(q, self.vector(pid))
     }
 
+    /// Asks for huge pages behind the rows (see `huge.rs`).
+    pub(crate) fn advise_huge(&self) {
+        crate::huge::advise(&self.data);
+    }
+
     /// Heap bytes held.
     pub(crate) fn memory_bytes(&self) -> usize {
         self.data.capacity() * 4

@@ -80,7 +80,7 @@ impl Rows {
         let count = layer.offsets.len().saturating_sub(1);
         let longest = (0..count).map(|i| layer.list(i).len()).max().unwrap_or(0);
         let stride = longest + 1;
-        let mut words = vec![0u32; count * stride];
+        let mut words = crate::huge::zeroed(count * stride);
         for i in 0..count {
             let list = layer.list(i);
             let row = &mut words[i * stride..(i + 1) * stride];
@@ -268,11 +268,6 @@ impl FlatGraph {
             rows,
             upper: layers,
         }
-    }
-
-    /// Asks for huge pages behind layer 0's rows (see `huge.rs`).
-    pub(crate) fn advise_huge(&self) {
-        crate::huge::advise(&self.rows.words);
     }
 
     /// Number of point ids the graph was extracted over (its layer-0 length).

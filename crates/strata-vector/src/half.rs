@@ -64,8 +64,8 @@ impl HalfVectors {
     /// point) with their inverse norms. Cost: O((n - slots()) * dim).
     pub(crate) fn extend(&mut self, data: &[f32], inv_norm: &[f32], metric: Metric, n: usize) {
         let dim = self.dim;
-        self.data
-            .reserve(n.saturating_sub(self.slots()) * (HEAD + dim));
+        let more = n.saturating_sub(self.slots()) * (HEAD + dim);
+        crate::huge::reserve(&mut self.data, more);
         let mut scaled = vec![0.0f32; dim];
         for pid in self.slots()..n {
             let v = &data[pid * dim..(pid + 1) * dim];
@@ -109,11 +109,6 @@ impl HalfVectors {
         let row = self.row(pid);
         let factor = f32::from_bits(u32::from(row[0]) | (u32::from(row[1]) << 16));
         kernels::dot_half(q, &row[HEAD..]) * factor
-    }
-
-    /// Asks for huge pages behind the rows (see `huge.rs`).
-    pub(crate) fn advise_huge(&self) {
-        crate::huge::advise(&self.data);
     }
 
     /// Heap bytes held.

@@ -408,6 +408,7 @@ impl VectorIndex {
         version: u64,
     ) -> u32 {
         let pid = self.slots.len() as u32;
+        crate::huge::reserve(&mut self.data, vector.len());
         self.data.extend_from_slice(vector);
         let n = kernels::norm(vector);
         self.inv_norm.push(if n > 0.0 { 1.0 / n } else { 0.0 });
@@ -640,18 +641,6 @@ impl VectorIndex {
             }
             unit.extend(&self.data, &self.inv_norm, n);
         }
-        // Everything the walk reads at random, now that it is built (see huge.rs).
-        if let Some(flat) = &self.flat {
-            flat.advise_huge();
-        }
-        if let Some(h) = &self.half {
-            h.advise_huge();
-        }
-        if let Some(u) = &self.unit {
-            u.advise_huge();
-        }
-        crate::huge::advise(&self.data);
-        crate::huge::advise(&self.inv_norm);
     }
 
     /// Moves the live slots to dense ids `0..live`, dropping tombstones. Cost: a copy
@@ -662,7 +651,7 @@ impl VectorIndex {
         let old_norm = std::mem::take(&mut self.inv_norm);
         let old_alive = std::mem::take(&mut self.alive);
         self.by_key.clear();
-        self.data.reserve(self.live * self.dim);
+        self.data = crate::huge::with_capacity(self.live * self.dim);
         for (pid, slot) in old_slots.into_iter().enumerate() {
             if !old_alive[pid] {
                 continue;
@@ -1016,6 +1005,7 @@ impl VectorIndex {
     }
 
     fn fill_and_build(&mut self, records: Vec<IndexRecord>) {
+        crate::huge::reserve(&mut self.data, records.len() * self.dim);
         for r in records {
             if self.by_key.contains_key(&r.key) {
                 self.upsert_unchecked(&r.key, &r.vector, r.metadata, r.version);
@@ -1038,7 +1028,7 @@ impl VectorIndex {
         records: Vec<IndexRecord>,
     ) -> DumpStatus {
         let n = manifest.slot_count;
-        self.data = vec![0.0; n * self.dim];
+        self.data = crate::huge::zeroed(n * self.dim);
         self.inv_norm = vec![0.0; n];
         self.slots = vec![
             Slot {

@@ -41,7 +41,7 @@ impl UnitVectors {
     pub(crate) fn extend(&mut self, data: &[f32], inv_norm: &[f32], n: usize) {
         let dim = self.dim;
         let from = self.slots();
-        self.data.reserve(n.saturating_sub(from) * dim);
+        crate::huge::reserve(&mut self.data, n.saturating_sub(from) * dim);
         for pid in from..n {
             let s = inv_norm[pid];
             self.data
@@ -61,11 +61,6 @@ impl UnitVectors {
     #[inline]
     pub(crate) fn score(&self, q: &[f32], pid: u32) -> f32 {
         kernels::dot(q, self.vector(pid))
-    }
-
-    /// Asks for huge pages behind the rows (see `huge.rs`).
-    pub(crate) fn advise_huge(&self) {
-        crate::huge::advise(&self.data);
     }
 
     /// Heap bytes held.

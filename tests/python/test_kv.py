@@ -96,3 +96,32 @@ def test_longest_key_is_accepted(db):
     key = "é" * 512  # 1024 UTF-8 bytes
     db.kv_put(key, "long")
     assert db.kv_get(key) == "long"
+
+
+NESTED = {
+    "name": "agent-7",
+    "scores": [1, -2.5, float("inf"), None, True],
+    "blob": b"\x00\xffraw",
+    "deep": {"a": [{"b": "ünïcödé"}], "empty": {}, "none": []},
+    "big": -(2**63),
+}
+
+
+def test_every_read_path_returns_the_same_objects(db):
+    # Straight from the stored record (decoded once into Python objects), from the
+    # transaction's own pending write, through a fork to the parent's record, and
+    # from history: the same value every way.
+    db.kv_put("doc", NESTED)
+    assert db.kv_get("doc") == NESTED
+    with db.transaction():
+        db.kv_put("pending", NESTED)
+        assert db.kv_get("pending") == NESTED
+        assert db.kv_get("doc") == NESTED
+    db.fork_branch("child")
+    db.set_branch("child")
+    assert db.kv_get("doc") == NESTED
+    db.set_branch("default")
+    before = db.kv_get_versioned("doc")["timestamp"]
+    db.kv_put("doc", "replaced")
+    assert db.kv_get("doc") == "replaced"
+    assert db.kv_get("doc", as_of=before) == NESTED

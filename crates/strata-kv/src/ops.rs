@@ -5,7 +5,9 @@
 
 use crate::error::{KvError, Result};
 use crate::key::validate_key;
-use strata_storage::{tags, HistoryEntry, Scope, Timestamp, Value, Versioned, VersionedStore};
+use strata_storage::{
+    tags, HistoryEntry, Scope, StoredValue, Timestamp, Value, Versioned, VersionedStore,
+};
 
 /// One page of keys from [`list_paginated`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -41,6 +43,19 @@ pub fn put(store: &mut dyn VersionedStore, scope: &Scope, key: &str, value: Valu
 /// store's own uncommitted writes. Cost: one point lookup.
 pub fn get(store: &dyn VersionedStore, scope: &Scope, key: &str) -> Result<Option<Value>> {
     Ok(get_versioned(store, scope, key)?.map(|v| v.value))
+}
+
+/// The current value of `key` as the store holds it: still encoded when it comes
+/// straight from the stored record (see [`StoredValue`]), for callers that build their
+/// own representation of it, such as the Python binding. Cost: one point lookup, no
+/// decode.
+pub fn get_value(
+    store: &dyn VersionedStore,
+    scope: &Scope,
+    key: &str,
+) -> Result<Option<StoredValue>> {
+    validate_key(key)?;
+    Ok(store.get_value(scope, tags::KV, key.as_bytes())?)
 }
 
 /// The current value of `key` with the version and timestamp of the commit that wrote

@@ -19,7 +19,9 @@ use pyo3::prelude::*;
 use pyo3::types::{
     PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple,
 };
-use strata_storage::{Value, MAX_NESTING};
+use strata_storage::{
+    StorageError, StoredValue, Value, ValueBuilder, ValueDecodeError, MAX_NESTING,
+};
 
 /// Why a Python object could not become a [`Value`].
 #[derive(Debug)]
@@ -190,4 +192,80 @@ pub(crate) fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, 
             dict.into_any()
         }
     })
+}
+
+/// Builds Python objects straight from a stored value's encoding
+/// ([`Value::decode_with`]): the same objects as [`to_py`], without the intermediate
+/// [`Value`] (no Rust `String` or `Vec` per string, bytes or container element).
+struct PyBuilder<'py>(Python<'py>);
+
+/// A decode failure (corrupt stored bytes) or a Python error while building.
+enum BuildError {
+    Decode(ValueDecodeError),
+    Py(PyErr),
+}
+
+impl From<ValueDecodeError> for BuildError {
+    fn from(e: ValueDecodeError) -> Self {
+        BuildError::Decode(e)
+    }
+}
+
+impl From<PyErr> for BuildError {
+    fn from(e: PyErr) -> Self {
+        BuildError::Py(e)
+    }
+}
+
+impl<'py> ValueBuilder for PyBuilder<'py> {
+    type Out = Bound<'py, PyAny>;
+    type Error = BuildError;
+    fn null(&mut self) -> Result<Self::Out, BuildError> {
+        Ok(self.0.None().into_bound(self.0))
+    }
+    fn bool(&mut self, b: bool) -> Result<Self::Out, BuildError> {
+        Ok(PyBool::new(self.0, b).to_owned().into_any())
+    }
+    fn int(&mut self, i: i64) -> Result<Self::Out, BuildError> {
+        match i.into_pyobject(self.0) {
+            Ok(int) => Ok(int.into_any()),
+            Err(never) => match never {},
+        }
+    }
+    fn float(&mut self, f: f64) -> Result<Self::Out, BuildError> {
+        Ok(PyFloat::new(self.0, f).into_any())
+    }
+    fn string(&mut self, s: &str) -> Result<Self::Out, BuildError> {
+        Ok(PyString::new(self.0, s).into_any())
+    }
+    fn bytes(&mut self, b: &[u8]) -> Result<Self::Out, BuildError> {
+        Ok(PyBytes::new(self.0, b).into_any())
+    }
+    fn array(&mut self, items: Vec<Self::Out>) -> Result<Self::Out, BuildError> {
+        Ok(PyList::new(self.0, items)?.into_any())
+    }
+    fn object(&mut self, entries: Vec<(&str, Self::Out)>) -> Result<Self::Out, BuildError> {
+        let dict = PyDict::new(self.0);
+        for (k, v) in entries {
+            dict.set_item(k, v)?;
+        }
+        Ok(dict.into_any())
+    }
+}
+
+/// Converts a value as a read returned it ([`StoredValue`]) to a new Python object:
+/// an encoded one is decoded straight into Python objects. Corrupt bytes raise a
+/// `StrataError` (code `corrupt`).
+pub(crate) fn stored_to_py<'py>(
+    py: Python<'py>,
+    value: &StoredValue,
+) -> PyResult<Bound<'py, PyAny>> {
+    match value {
+        StoredValue::Decoded(v) => to_py(py, v),
+        StoredValue::Encoded(e) => match Value::decode_with(e.bytes(), &mut PyBuilder(py)) {
+            Ok(obj) => Ok(obj),
+            Err(BuildError::Py(err)) => Err(err),
+            Err(BuildError::Decode(err)) => Err(crate::errors::db_err(py, StorageError::from(err))),
+        },
+    }
 }

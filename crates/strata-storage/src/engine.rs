@@ -8,7 +8,9 @@ use crate::filter::KeyFilter;
 use crate::keys;
 use crate::primitive::{CatalogEvent, ChangedKey, CommitObserver, CommittedChange};
 use crate::record::{self, Record};
-use crate::store::{BranchId, CommitVersion, PrimitiveTag, Scope, Timestamp};
+use crate::store::{
+    BranchId, CommitVersion, EncodedValue, PrimitiveTag, Scope, StoredValue, Timestamp,
+};
 use crate::txn::Transaction;
 use crate::value::Value;
 use fjall::{Keyspace, KeyspaceCreateOptions, PersistMode};
@@ -1226,6 +1228,34 @@ impl Database {
             }
         }
         Ok(None)
+    }
+
+    /// The value visible for a key at `version`, as [`StoredValue::Encoded`] when the
+    /// branch's own latest record answers (the common case: no older version needed),
+    /// else as decoded by [`Database::read_visible`]. `None` if missing or deleted.
+    pub(crate) fn read_visible_value(
+        &self,
+        scope: &Scope,
+        tag: PrimitiveTag,
+        key: &[u8],
+        version: CommitVersion,
+    ) -> Result<Option<StoredValue>> {
+        let chain = self.inner.catalog.read().chain(scope.branch, version);
+        if let Some(&(b, limit)) = chain.first() {
+            let lk = keys::latest_key(b, &scope.space, tag, key);
+            match self.latest_record(&lk)? {
+                Some(v) if record::latest_version(&v)? <= limit => {
+                    return Ok(record::latest_value_start(&v)?
+                        .map(|start| StoredValue::Encoded(EncodedValue { record: v, start })));
+                }
+                None if chain.len() == 1 => return Ok(None),
+                _ => {}
+            }
+        }
+        Ok(self
+            .read_visible(scope, tag, key, version, None)?
+            .and_then(|r| r.value)
+            .map(StoredValue::Decoded))
     }
 
     /// Full committed history of a key at `version`, following forks, newest first.

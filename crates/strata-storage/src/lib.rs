@@ -53,8 +53,8 @@ pub use primitive::{
     tags, CatalogEvent, ChangedKey, CommitObserver, CommittedChange, Primitive, PrimitiveRegistry,
 };
 pub use store::{
-    BranchId, CommitVersion, HistoryEntry, PrimitiveTag, ScanPage, Scope, Timestamp, Versioned,
-    VersionedStore,
+    BranchId, CommitVersion, EncodedValue, HistoryEntry, PrimitiveTag, ScanPage, Scope,
+    StoredValue, Timestamp, Versioned, VersionedStore,
 };
 pub use txn::{Transaction, MAX_KEY_BYTES};
-pub use value::{Value, ValueDecodeError, MAX_NESTING, VALUE_FORMAT_VERSION};
+pub use value::{Value, ValueBuilder, ValueDecodeError, MAX_NESTING, VALUE_FORMAT_VERSION};

@@ -184,6 +184,21 @@ pub(crate) fn history_part(latest: &[u8]) -> &[u8] {
     latest.get(8..).unwrap_or_default()
 }
 
+/// Where the value's encoding starts in a latest record, or `None` for a tombstone.
+pub(crate) fn latest_value_start(b: &[u8]) -> Result<Option<usize>> {
+    let flags = *b
+        .get(8)
+        .ok_or_else(|| StorageError::corrupt("record", "truncated"))?;
+    if flags & TOMBSTONE != 0 {
+        return Ok(None);
+    }
+    // version u64 | flags u8 | timestamp u64 | value (see `decode_body`).
+    if b.len() <= 17 {
+        return Err(StorageError::corrupt("record", "truncated"));
+    }
+    Ok(Some(17))
+}
+
 /// Reads only the version of a latest record (no value decoding).
 pub(crate) fn latest_version(b: &[u8]) -> Result<CommitVersion> {
     Ok(CommitVersion(read_u64(b, 0)?))

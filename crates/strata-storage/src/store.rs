@@ -100,11 +100,69 @@ pub struct ScanPage {
     pub next_after: Option<Vec<u8>>,
 }
 
+/// A value as a read found it: still encoded when it came straight from a stored
+/// record ([`VersionedStore::get_value`]), so a caller that builds its own
+/// representation (the Python binding) decodes it once, with
+/// [`Value::decode_with`]; decoded when it came from elsewhere (an uncommitted write,
+/// an older version).
+#[derive(Debug, Clone)]
+pub enum StoredValue {
+    /// The value's encoding, borrowed from the record that holds it.
+    Encoded(EncodedValue),
+    /// A decoded value.
+    Decoded(Value),
+}
+
+impl StoredValue {
+    /// The value, decoding it if needed. Cost: one decode of an encoded value.
+    pub fn into_value(self) -> Result<Value> {
+        match self {
+            StoredValue::Encoded(e) => Ok(Value::decode(e.bytes())?),
+            StoredValue::Decoded(v) => Ok(v),
+        }
+    }
+}
+
+/// An encoded [`Value`] held inside a stored record (a reference-counted buffer: cheap
+/// to move across threads, no copy made).
+#[derive(Clone)]
+pub struct EncodedValue {
+    pub(crate) record: fjall::Slice,
+    pub(crate) start: usize,
+}
+
+impl EncodedValue {
+    /// The encoding, as [`Value::encode`] wrote it.
+    pub fn bytes(&self) -> &[u8] {
+        self.record.get(self.start..).unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for EncodedValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EncodedValue({} bytes)", self.bytes().len())
+    }
+}
+
 /// Transactional, versioned access to one database. See the module docs for the contract.
 pub trait VersionedStore {
     /// The latest visible value of `key`, or `None` if missing or deleted.
     /// Cost: one or two point lookups (more on deep fork chains).
     fn get(&self, scope: &Scope, tag: PrimitiveTag, key: &[u8]) -> Result<Option<Versioned>>;
+
+    /// [`VersionedStore::get`] for the value alone, left encoded where the store can
+    /// hand out the stored bytes (see [`StoredValue`]). Cost: as `get`, without the
+    /// decode. The default decodes through `get`.
+    fn get_value(
+        &self,
+        scope: &Scope,
+        tag: PrimitiveTag,
+        key: &[u8],
+    ) -> Result<Option<StoredValue>> {
+        Ok(self
+            .get(scope, tag, key)?
+            .map(|v| StoredValue::Decoded(v.value)))
+    }
 
     /// The value of `key` as of commit timestamp `ts` (newest version with timestamp
     /// `<= ts`), ignoring uncommitted writes. Cost: a short range scan over the key's

@@ -7,7 +7,7 @@ use crate::keys;
 use crate::primitive::ChangedKey;
 use crate::record::Record;
 use crate::store::{
-    CommitVersion, HistoryEntry, PrimitiveTag, ScanPage, Scope, Timestamp, Versioned,
+    CommitVersion, HistoryEntry, PrimitiveTag, ScanPage, Scope, StoredValue, Timestamp, Versioned,
     VersionedStore,
 };
 use crate::value::Value;
@@ -198,6 +198,18 @@ impl VersionedStore for Transaction {
             .db
             .read_visible(scope, tag, key, self.snapshot, None)?
             .and_then(to_versioned))
+    }
+
+    fn get_value(
+        &self,
+        scope: &Scope,
+        tag: PrimitiveTag,
+        key: &[u8],
+    ) -> Result<Option<StoredValue>> {
+        if let Some(w) = self.pending(scope, tag, key) {
+            return Ok(w.value.clone().map(StoredValue::Decoded));
+        }
+        self.db.read_visible_value(scope, tag, key, self.snapshot)
     }
 
     fn get_as_of(

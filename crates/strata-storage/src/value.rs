@@ -147,14 +147,23 @@ impl Value {
 
     /// Decodes a value written by [`Value::encode`]. Never panics on bad input.
     pub fn decode(bytes: &[u8]) -> Result<Value, ValueDecodeError> {
+        Value::decode_with(bytes, &mut TreeBuilder)
+    }
+
+    /// Decodes a value written by [`Value::encode`] straight into the caller's own
+    /// representation, built by `builder` bottom-up (strings and bytes are handed over
+    /// borrowed from `bytes`), so no [`Value`] tree is made in between: the Python
+    /// binding builds Python objects this way. Checks exactly what
+    /// [`Value::decode`] checks. Cost: one pass over `bytes`.
+    pub fn decode_with<B: ValueBuilder>(bytes: &[u8], builder: &mut B) -> Result<B::Out, B::Error> {
         let (&version, rest) = bytes.split_first().ok_or(ValueDecodeError::Empty)?;
         if version != VALUE_FORMAT_VERSION {
-            return Err(ValueDecodeError::UnsupportedVersion(version));
+            return Err(ValueDecodeError::UnsupportedVersion(version).into());
         }
         let mut reader = Reader { buf: rest, pos: 0 };
-        let value = reader.value(0)?;
+        let value = reader.value(builder, 0)?;
         if reader.pos != rest.len() {
-            return Err(ValueDecodeError::TrailingBytes);
+            return Err(ValueDecodeError::TrailingBytes.into());
         }
         Ok(value)
     }
@@ -221,6 +230,68 @@ fn encode_tree(v: &Value, out: &mut Vec<u8>) {
     }
 }
 
+/// Builds a decoded value from its parts; see [`Value::decode_with`]. Containers are
+/// built after their elements.
+pub trait ValueBuilder {
+    /// What one (sub)value becomes.
+    type Out;
+    /// The builder's error; decode errors convert into it.
+    type Error: From<ValueDecodeError>;
+    /// A null.
+    fn null(&mut self) -> Result<Self::Out, Self::Error>;
+    /// A boolean.
+    fn bool(&mut self, b: bool) -> Result<Self::Out, Self::Error>;
+    /// An integer.
+    fn int(&mut self, i: i64) -> Result<Self::Out, Self::Error>;
+    /// A float.
+    fn float(&mut self, f: f64) -> Result<Self::Out, Self::Error>;
+    /// A string (valid UTF-8, checked).
+    fn string(&mut self, s: &str) -> Result<Self::Out, Self::Error>;
+    /// Raw bytes.
+    fn bytes(&mut self, b: &[u8]) -> Result<Self::Out, Self::Error>;
+    /// An array of already built elements.
+    fn array(&mut self, items: Vec<Self::Out>) -> Result<Self::Out, Self::Error>;
+    /// An object: already built values under their keys, in stored order (a key that
+    /// repeats replaces the earlier entry, as in [`Value::decode`]).
+    fn object(&mut self, entries: Vec<(&str, Self::Out)>) -> Result<Self::Out, Self::Error>;
+}
+
+/// The builder behind [`Value::decode`].
+struct TreeBuilder;
+
+impl ValueBuilder for TreeBuilder {
+    type Out = Value;
+    type Error = ValueDecodeError;
+    fn null(&mut self) -> Result<Value, ValueDecodeError> {
+        Ok(Value::Null)
+    }
+    fn bool(&mut self, b: bool) -> Result<Value, ValueDecodeError> {
+        Ok(Value::Bool(b))
+    }
+    fn int(&mut self, i: i64) -> Result<Value, ValueDecodeError> {
+        Ok(Value::Int(i))
+    }
+    fn float(&mut self, f: f64) -> Result<Value, ValueDecodeError> {
+        Ok(Value::Float(f))
+    }
+    fn string(&mut self, s: &str) -> Result<Value, ValueDecodeError> {
+        Ok(Value::String(s.to_owned()))
+    }
+    fn bytes(&mut self, b: &[u8]) -> Result<Value, ValueDecodeError> {
+        Ok(Value::Bytes(b.to_vec()))
+    }
+    fn array(&mut self, items: Vec<Value>) -> Result<Value, ValueDecodeError> {
+        Ok(Value::Array(items))
+    }
+    fn object(&mut self, entries: Vec<(&str, Value)>) -> Result<Value, ValueDecodeError> {
+        let mut map = IndexMap::with_capacity(entries.len());
+        for (k, v) in entries {
+            map.insert(k.to_owned(), v);
+        }
+        Ok(Value::Object(map))
+    }
+}
+
 struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -269,60 +340,62 @@ impl<'a> Reader<'a> {
         Ok(n as usize)
     }
 
-    fn string(&mut self) -> Result<String, ValueDecodeError> {
+    fn string(&mut self) -> Result<&'a str, ValueDecodeError> {
         let n = self.len()?;
         let bytes = self.take(n)?;
-        std::str::from_utf8(bytes)
-            .map(str::to_owned)
-            .map_err(|_| ValueDecodeError::InvalidUtf8)
+        std::str::from_utf8(bytes).map_err(|_| ValueDecodeError::InvalidUtf8)
     }
 
-    fn value(&mut self, depth: usize) -> Result<Value, ValueDecodeError> {
-        Ok(match self.byte()? {
-            0 => Value::Null,
-            1 => Value::Bool(false),
-            2 => Value::Bool(true),
+    fn value<B: ValueBuilder>(&mut self, b: &mut B, depth: usize) -> Result<B::Out, B::Error> {
+        match self.byte()? {
+            0 => b.null(),
+            1 => b.bool(false),
+            2 => b.bool(true),
             3 => {
                 let z = self.varint()?;
-                Value::Int(((z >> 1) as i64) ^ -((z & 1) as i64))
+                b.int(((z >> 1) as i64) ^ -((z & 1) as i64))
             }
             4 => {
-                let b = self.take(8)?;
+                let raw = self.take(8)?;
                 let mut arr = [0u8; 8];
-                arr.copy_from_slice(b);
-                Value::Float(f64::from_le_bytes(arr))
+                arr.copy_from_slice(raw);
+                b.float(f64::from_le_bytes(arr))
             }
-            5 => Value::String(self.string()?),
+            5 => {
+                let s = self.string()?;
+                b.string(s)
+            }
             6 => {
                 let n = self.len()?;
-                Value::Bytes(self.take(n)?.to_vec())
+                let raw = self.take(n)?;
+                b.bytes(raw)
             }
             7 => {
                 if depth >= MAX_NESTING {
-                    return Err(ValueDecodeError::TooDeep);
+                    return Err(ValueDecodeError::TooDeep.into());
                 }
                 let n = self.len()?;
                 let mut items = Vec::with_capacity(n);
                 for _ in 0..n {
-                    items.push(self.value(depth + 1)?);
+                    items.push(self.value(b, depth + 1)?);
                 }
-                Value::Array(items)
+                b.array(items)
             }
             8 => {
                 if depth >= MAX_NESTING {
-                    return Err(ValueDecodeError::TooDeep);
+                    return Err(ValueDecodeError::TooDeep.into());
                 }
                 let n = self.len()?;
-                let mut map = IndexMap::with_capacity(n);
+                let mut entries = Vec::with_capacity(n);
                 for _ in 0..n {
                     let k = self.string()?;
-                    let v = self.value(depth + 1)?;
-                    map.insert(k, v);
+                    let v = self.value(b, depth + 1)?;
+                    entries.push((k, v));
                 }
-                Value::Object(map)
+                b.object(entries)
             }
-            t => return Err(ValueDecodeError::UnknownTag(t)),
-        })
+            t => Err(ValueDecodeError::UnknownTag(t).into()),
+        }
     }
 }
 

@@ -16,11 +16,22 @@ fn del(db: &Database, scope: &Scope, k: &str) {
         .expect("delete");
 }
 
+/// The value of `k`, read both ways: decoded (`get`) and value-only (`get_value`,
+/// encoded when the branch's own latest record answers, else through the fork chain),
+/// which must agree.
 fn get(db: &Database, scope: &Scope, k: &str) -> Option<i64> {
-    db.read()
+    let snap = db.read();
+    let full = snap
         .get(scope, tags::KV, k.as_bytes())
         .expect("get")
-        .and_then(|v| v.value.as_int())
+        .and_then(|v| v.value.as_int());
+    let value = snap
+        .get_value(scope, tags::KV, k.as_bytes())
+        .expect("get_value")
+        .map(|v| v.into_value().expect("decodes"))
+        .and_then(|v| v.as_int());
+    assert_eq!(full, value, "get and get_value disagree on {k:?}");
+    full
 }
 
 fn scope(db: &Database, branch: &str) -> Scope {

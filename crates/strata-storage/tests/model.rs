@@ -209,8 +209,15 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
             }
             Op::Get(k) => {
-                let got = d.read().get(&scope, tags::KV, &key(k)).expect("get");
+                let snap = d.read();
+                let got = snap.get(&scope, tags::KV, &key(k)).expect("get");
                 prop_assert_eq!(got.map(|v| int(&v.value)), model.latest(&key(k)));
+                // The value-only read (encoded when the latest record answers).
+                let value = snap
+                    .get_value(&scope, tags::KV, &key(k))
+                    .expect("get_value");
+                let value = value.map(|v| v.into_value().expect("decodes"));
+                prop_assert_eq!(value.as_ref().map(int), model.latest(&key(k)));
             }
             Op::GetAsOf(k, n) => {
                 if model.commits.is_empty() {
@@ -298,6 +305,13 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     };
                     let got = t.get(&scope, tags::KV, &key(k)).expect("txn get");
                     prop_assert_eq!(got.map(|v| int(&v.value)), want);
+                    // Own writes come back decoded; an older snapshot's answer from
+                    // history; the latest record's, encoded.
+                    let value = t
+                        .get_value(&scope, tags::KV, &key(k))
+                        .expect("txn get_value");
+                    let value = value.map(|v| v.into_value().expect("decodes"));
+                    prop_assert_eq!(value.as_ref().map(int), want);
                 }
             }
             Op::Commit => {

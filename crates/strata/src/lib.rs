@@ -33,8 +33,8 @@ pub use session::{BranchDetails, DatabaseInfo, Session, TxnInfo, Written};
 
 pub use strata_search::{SearchHit, SearchMode, SearchRequest};
 pub use strata_storage::{
-    BranchDiff, CommitVersion, DiffKind, Durability, HistoryEntry, MergeStrategy, Timestamp, Value,
-    Versioned,
+    BranchDiff, CommitVersion, DiffKind, Durability, EncodedValue, HistoryEntry, MergeStrategy,
+    StoredValue, Timestamp, Value, ValueBuilder, ValueDecodeError, Versioned,
 };
 pub use strata_vector::{
     CollectionInfo, MetadataFilter, Metric, SearchMatch, VectorEntry, VectorInput,

@@ -8,7 +8,7 @@ use strata_search::{SearchHit, SearchRequest};
 use strata_storage::{
     now_micros, BranchDiff, BranchId, BranchInfo, BranchStats, BundleInfo, CommitVersion, Database,
     ExportSummary, HistoryEntry, ImportSummary, MergeOutcome, MergeStrategy, Scope, StorageError,
-    Timestamp, Transaction, Value, Versioned, DEFAULT_BRANCH, DEFAULT_SPACE,
+    StoredValue, Timestamp, Transaction, Value, Versioned, DEFAULT_BRANCH, DEFAULT_SPACE,
 };
 use strata_vector::{
     CollectionInfo, MetadataFilter, Metric, SearchMatch, VectorEntry, VectorInput,
@@ -425,6 +425,13 @@ impl Session {
             Some(ts) => Ok(strata_kv::get_as_of(t, s, key, ts)?.map(|v| v.value)),
             None => Ok(strata_kv::get(t, s, key)?),
         })
+    }
+
+    /// The value at `key`, left encoded when it comes straight from the stored record
+    /// (see [`StoredValue`]); `kv_get` without decoding, for callers that build their
+    /// own representation of values.
+    pub fn kv_get_value(&self, key: &str) -> Result<Option<StoredValue>> {
+        self.read(|t, s| Ok(strata_kv::get_value(t, s, key)?))
     }
 
     /// The value at `key` with its version and timestamp.

@@ -1,4 +1,5 @@
-"""KV basics: put, get, overwrite, missing keys, versions, time travel."""
+"""KV basics: put, get, overwrite, missing keys, versions, time travel; and the direct
+decode of stored values that kv_get and state_get share."""
 
 import time
 
@@ -125,3 +126,22 @@ def test_every_read_path_returns_the_same_objects(db):
     db.kv_put("doc", "replaced")
     assert db.kv_get("doc") == "replaced"
     assert db.kv_get("doc", as_of=before) == NESTED
+
+
+def test_state_get_reads_every_path_alike(db):
+    # state_get shares kv_get's direct decode: the same value from the stored
+    # record, from a pending write, through a fork and from history.
+    db.state_set("cell", NESTED)
+    assert db.state_get("cell") == NESTED
+    with db.transaction():
+        db.state_set("pending", NESTED)
+        assert db.state_get("pending") == NESTED
+    db.fork_branch("child")
+    db.set_branch("child")
+    assert db.state_get("cell") == NESTED
+    db.set_branch("default")
+    before = db.state_get_versioned("cell")["timestamp"]
+    db.state_set("cell", 1)
+    assert db.state_get("cell") == 1
+    assert db.state_get("cell", as_of=before) == NESTED
+    assert db.state_get("never") is None

@@ -586,6 +586,13 @@ impl Strata {
         as_of: Option<Int>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let as_of = as_of_arg(py, as_of)?;
+        if as_of.is_none() {
+            // The common read: the stored encoding goes straight to Python objects.
+            return match self.run(py, move |s| s.state_get_value(&cell))? {
+                Some(v) => convert::stored_to_py(py, &v),
+                None => Ok(py.None().into_bound(py)),
+            };
+        }
         match self.run(py, move |s| s.state_get(&cell, as_of))? {
             Some(v) => convert::to_py(py, &v),
             None => Ok(py.None().into_bound(py)),

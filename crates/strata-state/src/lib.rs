@@ -78,6 +78,7 @@ mod primitive;
 pub use error::{Result, StateError};
 pub use name::{validate_cell_name, MAX_CELL_NAME_LEN};
 pub use ops::{
-    cas, delete, get, get_as_of, get_versioned, history, init, list, set, CasOutcome, InitOutcome,
+    cas, delete, get, get_as_of, get_value, get_versioned, history, init, list, set, CasOutcome,
+    InitOutcome,
 };
 pub use primitive::{StatePrimitive, PRIMITIVE_NAME};

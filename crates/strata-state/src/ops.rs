@@ -23,7 +23,8 @@
 use crate::error::{Result, StateError};
 use crate::name::validate_cell_name;
 use strata_storage::{
-    tags, CommitVersion, HistoryEntry, Scope, Timestamp, Value, Versioned, VersionedStore,
+    tags, CommitVersion, HistoryEntry, Scope, StoredValue, Timestamp, Value, Versioned,
+    VersionedStore,
 };
 
 /// What [`init`] did.
@@ -87,6 +88,19 @@ pub fn set(store: &mut dyn VersionedStore, scope: &Scope, cell: &str, value: Val
 /// The current value of `cell`, or `None` if it does not exist. Cost: one point lookup.
 pub fn get(store: &dyn VersionedStore, scope: &Scope, cell: &str) -> Result<Option<Value>> {
     Ok(get_versioned(store, scope, cell)?.map(|v| v.value))
+}
+
+/// The current value of `cell` as the store holds it: still encoded when it comes
+/// straight from the stored record (see [`StoredValue`]), for callers that build their
+/// own representation of it, such as the Python binding. Cost: one point lookup, no
+/// decode.
+pub fn get_value(
+    store: &dyn VersionedStore,
+    scope: &Scope,
+    cell: &str,
+) -> Result<Option<StoredValue>> {
+    validate_cell_name(cell)?;
+    Ok(store.get_value(scope, tags::STATE, cell.as_bytes())?)
 }
 
 /// The current value of `cell` with its version and commit timestamp, or `None`. A

@@ -487,6 +487,12 @@ impl Session {
         })
     }
 
+    /// The value of `cell`, left encoded when it comes straight from the stored record
+    /// (see [`StoredValue`]); `state_get` without decoding.
+    pub fn state_get_value(&self, cell: &str) -> Result<Option<StoredValue>> {
+        self.read(|t, s| Ok(strata_state::get_value(t, s, cell)?))
+    }
+
     /// A cell with its version.
     pub fn state_get_versioned(&self, cell: &str) -> Result<Option<Versioned>> {
         self.read(|t, s| Ok(strata_state::get_versioned(t, s, cell)?))

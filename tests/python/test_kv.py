@@ -108,40 +108,27 @@ NESTED = {
 }
 
 
-def test_every_read_path_returns_the_same_objects(db):
-    # Straight from the stored record (decoded once into Python objects), from the
-    # transaction's own pending write, through a fork to the parent's record, and
-    # from history: the same value every way.
-    db.kv_put("doc", NESTED)
-    assert db.kv_get("doc") == NESTED
+@pytest.mark.parametrize("put, get, versioned", [
+    ("kv_put", "kv_get", "kv_get_versioned"),
+    ("state_set", "state_get", "state_get_versioned"),
+])
+def test_every_read_path_returns_the_same_objects(db, put, get, versioned):
+    # kv_get and state_get decode the stored record straight into Python objects;
+    # a pending write, a read through a fork and a read from history take other
+    # paths. The same value comes back every way.
+    put, get, versioned = getattr(db, put), getattr(db, get), getattr(db, versioned)
+    put("doc", NESTED)
+    assert get("doc") == NESTED
     with db.transaction():
-        db.kv_put("pending", NESTED)
-        assert db.kv_get("pending") == NESTED
-        assert db.kv_get("doc") == NESTED
+        put("pending", NESTED)
+        assert get("pending") == NESTED
+        assert get("doc") == NESTED
     db.fork_branch("child")
     db.set_branch("child")
-    assert db.kv_get("doc") == NESTED
+    assert get("doc") == NESTED
     db.set_branch("default")
-    before = db.kv_get_versioned("doc")["timestamp"]
-    db.kv_put("doc", "replaced")
-    assert db.kv_get("doc") == "replaced"
-    assert db.kv_get("doc", as_of=before) == NESTED
-
-
-def test_state_get_reads_every_path_alike(db):
-    # state_get shares kv_get's direct decode: the same value from the stored
-    # record, from a pending write, through a fork and from history.
-    db.state_set("cell", NESTED)
-    assert db.state_get("cell") == NESTED
-    with db.transaction():
-        db.state_set("pending", NESTED)
-        assert db.state_get("pending") == NESTED
-    db.fork_branch("child")
-    db.set_branch("child")
-    assert db.state_get("cell") == NESTED
-    db.set_branch("default")
-    before = db.state_get_versioned("cell")["timestamp"]
-    db.state_set("cell", 1)
-    assert db.state_get("cell") == 1
-    assert db.state_get("cell", as_of=before) == NESTED
-    assert db.state_get("never") is None
+    before = versioned("doc")["timestamp"]
+    put("doc", "replaced")
+    assert get("doc") == "replaced"
+    assert get("doc", as_of=before) == NESTED
+    assert get("never") is None

@@ -168,41 +168,34 @@ fn convert(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, ConvertError> 
     )))
 }
 
-/// Converts a [`Value`] to a new Python object.
+/// Converts a [`Value`] to a new Python object (the same objects a stored value
+/// becomes; see [`PyBuilder`]).
 pub(crate) fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
-    Ok(match value {
-        Value::Null => py.None().into_bound(py),
-        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
-        Value::Int(i) => i.into_pyobject(py)?.into_any(),
-        Value::Float(f) => PyFloat::new(py, *f).into_any(),
-        Value::String(s) => PyString::new(py, s).into_any(),
-        Value::Bytes(b) => PyBytes::new(py, b).into_any(),
-        Value::Array(items) => {
-            let list = PyList::empty(py);
-            for item in items {
-                list.append(to_py(py, item)?)?;
-            }
-            list.into_any()
-        }
-        Value::Object(map) => {
-            let dict = PyDict::new(py);
-            for (k, v) in map {
-                dict.set_item(k, to_py(py, v)?)?;
-            }
-            dict.into_any()
-        }
-    })
+    value
+        .build(&mut PyBuilder(py))
+        .map_err(|e| e.into_py_err(py))
 }
 
-/// Builds Python objects straight from a stored value's encoding
-/// ([`Value::decode_with`]): the same objects as [`to_py`], without the intermediate
-/// [`Value`] (no Rust `String` or `Vec` per string, bytes or container element).
+/// The one mapping of values to Python objects: None, bool, int, float, str, bytes,
+/// list and dict. Fed by [`Value::build`] for values in memory and by
+/// [`Value::decode_with`] straight from a stored value's encoding (no intermediate
+/// [`Value`]: no Rust `String` or `Vec` per string, bytes or container element).
 struct PyBuilder<'py>(Python<'py>);
 
 /// A decode failure (corrupt stored bytes) or a Python error while building.
 enum BuildError {
     Decode(ValueDecodeError),
     Py(PyErr),
+}
+
+impl BuildError {
+    /// Corrupt stored bytes raise a `StrataError` (code `corrupt`).
+    fn into_py_err(self, py: Python<'_>) -> PyErr {
+        match self {
+            BuildError::Py(err) => err,
+            BuildError::Decode(err) => crate::errors::db_err(py, StorageError::from(err)),
+        }
+    }
 }
 
 impl From<ValueDecodeError> for BuildError {
@@ -262,10 +255,8 @@ pub(crate) fn stored_to_py<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     match value {
         StoredValue::Decoded(v) => to_py(py, v),
-        StoredValue::Encoded(e) => match Value::decode_with(e.bytes(), &mut PyBuilder(py)) {
-            Ok(obj) => Ok(obj),
-            Err(BuildError::Py(err)) => Err(err),
-            Err(BuildError::Decode(err)) => Err(crate::errors::db_err(py, StorageError::from(err))),
-        },
+        StoredValue::Encoded(e) => {
+            Value::decode_with(e.bytes(), &mut PyBuilder(py)).map_err(|e| e.into_py_err(py))
+        }
     }
 }

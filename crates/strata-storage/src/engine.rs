@@ -1188,20 +1188,21 @@ impl Database {
         Ok(v)
     }
 
-    /// The record visible for a key at `version` (and `max_ts`), following forks.
-    /// Returns tombstones as `Some(record with value None)`.
+    /// What answers a read of a key at `version` (and `max_ts`), following forks: the
+    /// latest record of the branch it is found on, as stored, or an older version
+    /// from history. Tombstones count as answers.
     ///
     /// Reads the latest record first and history only if that is too new: a commit
     /// moves a superseded version to history in the same batch as the new latest
     /// record, so in this order no version can be missed.
-    pub(crate) fn read_visible(
+    fn find_visible(
         &self,
         scope: &Scope,
         tag: PrimitiveTag,
         key: &[u8],
         version: CommitVersion,
         max_ts: Option<Timestamp>,
-    ) -> Result<Option<Record>> {
+    ) -> Result<Option<Visible>> {
         let chain = self.inner.catalog.read().chain(scope.branch, version);
         for (b, limit) in chain {
             let lk = keys::latest_key(b, &scope.space, tag, key);
@@ -1211,9 +1212,12 @@ impl Database {
                 continue;
             };
             if record::latest_version(&v)? <= limit {
-                let rec = record::decode_latest(&v)?;
-                if max_ts.is_none_or(|ts| rec.timestamp <= ts) {
-                    return Ok(Some(rec));
+                let in_time = match max_ts {
+                    Some(ts) => record::latest_timestamp(&v)? <= ts,
+                    None => true,
+                };
+                if in_time {
+                    return Ok(Some(Visible::Latest(v)));
                 }
             }
             let older = self.versioned_lookup(&lk, limit, max_ts)?;
@@ -1221,18 +1225,35 @@ impl Database {
                 // Only versions kept for forks are in history: one answers if it is
                 // still the newest at this point; otherwise the version that would
                 // answer was discarded, and the fork ancestors' must not show through.
-                return Ok(older);
+                return Ok(older.map(Visible::Older));
             }
             if let Some(rec) = older {
-                return Ok(Some(rec));
+                return Ok(Some(Visible::Older(rec)));
             }
         }
         Ok(None)
     }
 
-    /// The value visible for a key at `version`, as [`StoredValue::Encoded`] when the
-    /// branch's own latest record answers (the common case: no older version needed),
-    /// else as decoded by [`Database::read_visible`]. `None` if missing or deleted.
+    /// The record visible for a key at `version` (and `max_ts`), following forks
+    /// (see `find_visible`). Returns tombstones as `Some(record with value None)`.
+    pub(crate) fn read_visible(
+        &self,
+        scope: &Scope,
+        tag: PrimitiveTag,
+        key: &[u8],
+        version: CommitVersion,
+        max_ts: Option<Timestamp>,
+    ) -> Result<Option<Record>> {
+        Ok(match self.find_visible(scope, tag, key, version, max_ts)? {
+            Some(Visible::Latest(v)) => Some(record::decode_latest(&v)?),
+            Some(Visible::Older(rec)) => Some(rec),
+            None => None,
+        })
+    }
+
+    /// The value visible for a key at `version`: [`StoredValue::Encoded`] when a latest
+    /// record answers (the common case), decoded when an older version does. `None`
+    /// if missing or deleted. Cost: as [`Database::read_visible`], without the decode.
     pub(crate) fn read_visible_value(
         &self,
         scope: &Scope,
@@ -1240,22 +1261,12 @@ impl Database {
         key: &[u8],
         version: CommitVersion,
     ) -> Result<Option<StoredValue>> {
-        let chain = self.inner.catalog.read().chain(scope.branch, version);
-        if let Some(&(b, limit)) = chain.first() {
-            let lk = keys::latest_key(b, &scope.space, tag, key);
-            match self.latest_record(&lk)? {
-                Some(v) if record::latest_version(&v)? <= limit => {
-                    return Ok(record::latest_value_start(&v)?
-                        .map(|start| StoredValue::Encoded(EncodedValue { record: v, start })));
-                }
-                None if chain.len() == 1 => return Ok(None),
-                _ => {}
-            }
-        }
-        Ok(self
-            .read_visible(scope, tag, key, version, None)?
-            .and_then(|r| r.value)
-            .map(StoredValue::Decoded))
+        Ok(match self.find_visible(scope, tag, key, version, None)? {
+            Some(Visible::Latest(v)) => record::latest_value_start(&v)?
+                .map(|start| StoredValue::Encoded(EncodedValue { record: v, start })),
+            Some(Visible::Older(rec)) => rec.value.map(StoredValue::Decoded),
+            None => None,
+        })
     }
 
     /// Full committed history of a key at `version`, following forks, newest first.
@@ -1526,6 +1537,8 @@ impl Database {
         let mut written: Vec<(fjall::Slice, fjall::Slice, bool, bool)> =
             Vec::with_capacity(writes.len());
         let mut changes: Vec<ChangedKey> = Vec::with_capacity(writes.len());
+        // Hashes of the keys this commit creates, for the filter after the batch.
+        let mut created = Vec::new();
         for PendingWrite {
             latest_key: lk,
             change: w,
@@ -1539,12 +1552,16 @@ impl Database {
             // ancestors.
             // Keys the absent-key filter rules out (never written on this branch)
             // need no read either.
-            let existing = if fresh || filter.certainly_absent(&lk) {
+            let hash = crate::filter::key_hash(&lk);
+            let existing = if fresh || filter.certainly_absent(hash) {
                 None
             } else {
                 self.latest_record(&lk)?
             };
             let is_new = existing.is_none();
+            if is_new {
+                created.push(hash);
+            }
             // Without history: asked for by this write, or kept from an earlier one
             // (sticky, so readers can trust the flag of the newest record alone).
             let no_history = kind == WriteKind::WithoutHistory
@@ -1671,12 +1688,7 @@ impl Database {
             }
         }
         self.commit_batch(batch)?;
-        filter.inserted(
-            written
-                .iter()
-                .filter(|(_, _, is_new, _)| *is_new)
-                .map(|(k, _, _, _)| &k[..]),
-        );
+        filter.inserted_hashes(created);
         for (lk, rec, is_new, keep) in written {
             match (is_new, keep) {
                 // `put_new` keys are not cached, and were not.
@@ -1738,6 +1750,14 @@ fn conflict(w: &ChangedKey, ver: CommitVersion, snap: CommitVersion) -> StorageE
         ver,
         snap
     ))
+}
+
+/// What answers a read (see `Database::find_visible`).
+enum Visible {
+    /// A branch's latest record, as stored.
+    Latest(fjall::Slice),
+    /// An older version, from history.
+    Older(Record),
 }
 
 /// Refuses a database written in another key layout. A database without a layout

@@ -51,13 +51,22 @@ const MIN_KEYS: u64 = 1 << 17;
 /// 1 GiB); their commits keep the existence read.
 const MAX_KEYS: u64 = 1 << 29;
 
+/// A record key's hash, as every filter (and every saved filter file) uses it: a
+/// commit hashes each key it writes once, for the check and the insertion alike.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KeyHash(u64);
+
+/// The hash of `key`. Fixed seed: saved filters stay valid across processes.
+pub(crate) fn key_hash(key: &[u8]) -> KeyHash {
+    KeyHash(foldhash::fast::FixedState::with_seed(0x4142_5345_4e54).hash_one(key))
+}
+
 /// One Bloom filter of 512-bit blocks.
 struct Bits {
     blocks: Box<[[AtomicU64; 8]]>,
     /// Keys inserted (with repeats); the filter is full at `2 * design`.
     inserted: AtomicU64,
     design: u64,
-    hasher: foldhash::fast::FixedState,
 }
 
 impl Bits {
@@ -69,29 +78,28 @@ impl Bits {
                 .collect(),
             inserted: AtomicU64::new(0),
             design,
-            hasher: foldhash::fast::FixedState::with_seed(0x4142_5345_4e54),
         }
     }
 
     /// The block and the `PROBES` bit positions (0..512) of a key.
-    fn probes(&self, key: &[u8]) -> (&[AtomicU64; 8], impl Iterator<Item = usize>) {
-        let h = self.hasher.hash_one(key);
+    fn probes(&self, h: KeyHash) -> (&[AtomicU64; 8], impl Iterator<Item = usize>) {
+        let h = h.0;
         let block = ((h >> 32) * self.blocks.len() as u64) >> 32;
         let bits = h.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let positions = (0..PROBES).map(move |i| ((bits >> (i * 9)) & 511) as usize);
         (&self.blocks[block as usize], positions)
     }
 
-    fn insert(&self, key: &[u8]) {
-        let (block, positions) = self.probes(key);
+    fn insert(&self, h: KeyHash) {
+        let (block, positions) = self.probes(h);
         for p in positions {
             block[p / 64].fetch_or(1 << (p % 64), Ordering::Relaxed);
         }
         self.inserted.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn may_contain(&self, key: &[u8]) -> bool {
-        let (block, mut positions) = self.probes(key);
+    fn may_contain(&self, h: KeyHash) -> bool {
+        let (block, mut positions) = self.probes(h);
         positions.all(|p| block[p / 64].load(Ordering::Relaxed) & (1 << (p % 64)) != 0)
     }
 
@@ -236,24 +244,30 @@ impl KeyFilter {
 }
 
 impl CommitView<'_> {
-    /// Whether `key` is certainly not in `latest`: the commit may skip its read.
-    pub(crate) fn certainly_absent(&self, key: &[u8]) -> bool {
+    /// Whether the key hashed to `h` is certainly not in `latest`: the commit may
+    /// skip its read.
+    pub(crate) fn certainly_absent(&self, h: KeyHash) -> bool {
         self.slots
             .answering
             .as_ref()
-            .is_some_and(|b| !b.may_contain(key))
+            .is_some_and(|b| !b.may_contain(h))
     }
 
     /// Records keys this commit wrote into `latest` that may be new. Call after the
     /// commit's batch is in fjall, before dropping the view.
-    pub(crate) fn inserted<'k>(mut self, keys: impl IntoIterator<Item = &'k [u8]>) {
+    pub(crate) fn inserted<'k>(self, keys: impl IntoIterator<Item = &'k [u8]>) {
+        self.inserted_hashes(keys.into_iter().map(key_hash));
+    }
+
+    /// [`CommitView::inserted`] for keys already hashed with [`key_hash`].
+    pub(crate) fn inserted_hashes(mut self, hashes: impl IntoIterator<Item = KeyHash>) {
         let (a, b) = (self.slots.answering.clone(), self.slots.building.clone());
-        for k in keys {
+        for h in hashes {
             if let Some(a) = &a {
-                a.insert(k);
+                a.insert(h);
             }
             if let Some(b) = &b {
-                b.insert(k);
+                b.insert(h);
             }
         }
         if a.as_ref().is_some_and(|a| a.full()) && b.is_none() {
@@ -312,7 +326,7 @@ fn fill(shared: &Shared, latest: &Keyspace, bits: &Arc<Bits>) {
             return;
         }
         match kv.key() {
-            Ok(k) => bits.insert(&k),
+            Ok(k) => bits.insert(key_hash(&k)),
             // A read error leaves this filter unfinished; commits keep reading.
             Err(_) => {
                 let mut slots = shared.slots.lock();
@@ -417,18 +431,18 @@ mod tests {
         let view = f.for_commit();
         for i in 0..50_000u32 {
             assert!(
-                !view.certainly_absent(format!("old:{i}").as_bytes()),
+                !view.certainly_absent(key_hash(format!("old:{i}").as_bytes())),
                 "old:{i}"
             );
         }
         for i in 0..2_000u32 {
             assert!(
-                !view.certainly_absent(format!("new:{i}").as_bytes()),
+                !view.certainly_absent(key_hash(format!("new:{i}").as_bytes())),
                 "new:{i}"
             );
         }
         let absent = (0..10_000u32)
-            .filter(|i| view.certainly_absent(format!("never:{i}").as_bytes()))
+            .filter(|i| view.certainly_absent(key_hash(format!("never:{i}").as_bytes())))
             .count();
         assert!(
             absent > 9_800,
@@ -452,7 +466,10 @@ mod tests {
         let now = view.slots.answering.clone().expect("answering");
         assert!(now.design >= 4 * first.design);
         for i in 0..n {
-            assert!(!view.certainly_absent(format!("k:{i}").as_bytes()), "k:{i}");
+            assert!(
+                !view.certainly_absent(key_hash(format!("k:{i}").as_bytes())),
+                "k:{i}"
+            );
         }
     }
 
@@ -493,7 +510,10 @@ mod tests {
                     tags::KV,
                     format!("t{t}:{i:07}").as_bytes(),
                 );
-                assert!(!view.certainly_absent(&lk), "t{t}:{i} lost by the filter");
+                assert!(
+                    !view.certainly_absent(key_hash(&lk)),
+                    "t{t}:{i} lost by the filter"
+                );
             }
         }
         drop(view);
@@ -528,7 +548,7 @@ mod tests {
                 tags::KV,
                 format!("{prefix}{i}").as_bytes(),
             );
-            !view.certainly_absent(&k)
+            !view.certainly_absent(key_hash(&k))
         })
     }
 
@@ -625,19 +645,19 @@ mod tests {
     fn no_false_negatives_and_few_false_positives() {
         let bits = Bits::new(10_000);
         for i in 0..20_000u32 {
-            bits.insert(format!("key:{i}").as_bytes());
+            bits.insert(key_hash(format!("key:{i}").as_bytes()));
         }
         for i in 0..20_000u32 {
-            assert!(bits.may_contain(format!("key:{i}").as_bytes()));
+            assert!(bits.may_contain(key_hash(format!("key:{i}").as_bytes())));
         }
         let fp = (0..100_000u32)
-            .filter(|i| bits.may_contain(format!("other:{i}").as_bytes()))
+            .filter(|i| bits.may_contain(key_hash(format!("other:{i}").as_bytes())))
             .count();
         // At twice the design load (8 bits per key) a Bloom filter of 6 probes in
         // one block passes a few percent.
         assert!(fp < 5_000, "{fp} false positives in 100000");
         assert!(!bits.full());
-        bits.insert(b"one more");
+        bits.insert(key_hash(b"one more"));
         assert!(bits.full());
     }
 }

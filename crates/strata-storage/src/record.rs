@@ -199,6 +199,11 @@ pub(crate) fn latest_value_start(b: &[u8]) -> Result<Option<usize>> {
     Ok(Some(17))
 }
 
+/// Reads only the commit timestamp of a latest record (no value decoding).
+pub(crate) fn latest_timestamp(b: &[u8]) -> Result<Timestamp> {
+    read_u64(b, 9)
+}
+
 /// Reads only the version of a latest record (no value decoding).
 pub(crate) fn latest_version(b: &[u8]) -> Result<CommitVersion> {
     Ok(CommitVersion(read_u64(b, 0)?))

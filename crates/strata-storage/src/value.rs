@@ -168,6 +168,34 @@ impl Value {
         Ok(value)
     }
 
+    /// Feeds this value to `builder` the way [`Value::decode_with`] feeds an encoded
+    /// one, so one builder turns both stored bytes and values in memory into the
+    /// caller's representation. Cost: one walk over the value.
+    pub fn build<B: ValueBuilder>(&self, builder: &mut B) -> Result<B::Out, B::Error> {
+        match self {
+            Value::Null => builder.null(),
+            Value::Bool(b) => builder.bool(*b),
+            Value::Int(i) => builder.int(*i),
+            Value::Float(f) => builder.float(*f),
+            Value::String(s) => builder.string(s),
+            Value::Bytes(b) => builder.bytes(b),
+            Value::Array(items) => {
+                let built = items
+                    .iter()
+                    .map(|v| v.build(builder))
+                    .collect::<Result<Vec<_>, _>>()?;
+                builder.array(built)
+            }
+            Value::Object(map) => {
+                let mut entries = Vec::with_capacity(map.len());
+                for (k, v) in map {
+                    entries.push((k.as_str(), v.build(builder)?));
+                }
+                builder.object(entries)
+            }
+        }
+    }
+
     /// Every string inside the value (object keys excluded), depth first. Used by text
     /// indexing. Cost: walks the whole value.
     pub fn collect_text<'a>(&'a self, out: &mut Vec<&'a str>) {
@@ -504,6 +532,9 @@ mod tests {
             let bytes = v.encode();
             let back = Value::decode(&bytes).expect("decodes");
             prop_assert!(same(&v, &back));
+            // `build` feeds a builder the same parts decoding does.
+            let built = v.build(&mut TreeBuilder).expect("builds");
+            prop_assert!(same(&v, &built));
         }
 
         #[test]

@@ -615,14 +615,14 @@ impl VectorIndex {
         if let Some(graph) = &self.graph {
             self.flat = Some(graph.extract(self.slots.len()));
             self.graph_source = None;
-            self.refresh_half();
+            self.refresh_walk_copies();
         }
     }
 
     /// Extends the copy the walk reads (half precision, or unit f32 for cosine) to
     /// the flat graph's slots (slots are append-only while the graph exists).
     /// Cost: O(new slots * dim).
-    fn refresh_half(&mut self) {
+    fn refresh_walk_copies(&mut self) {
         let Some(n) = self.flat.as_ref().map(FlatGraph::slot_count) else {
             self.half = None;
             self.unit = None;
@@ -1072,7 +1072,7 @@ impl VectorIndex {
             }
         }
         stale += dumped.len() - reused;
-        self.refresh_half();
+        self.refresh_walk_copies();
         for r in fresh {
             if !dumped.contains_key(&r.key) {
                 stale += 1;

@@ -160,6 +160,7 @@ impl Ord for Cand {
 }
 
 /// Per-thread search state, reused across searches of any collection.
+#[derive(Default)]
 struct Scratch {
     /// `marks[pid] == stamp` means visited in the current search.
     marks: Vec<u32>,
@@ -299,6 +300,8 @@ impl FlatGraph {
     /// or rejected by a metadata filter) are still traversed, so they keep the graph
     /// connected, but never returned. Cost: about `ef * M * log n` distance
     /// evaluations; no allocation once the thread's scratch space has grown.
+    /// Always inlined, so that it runs in the caller's `kernels::with_simd` frame.
+    #[inline(always)]
     pub(crate) fn search(
         &self,
         ef: usize,
@@ -309,6 +312,26 @@ impl FlatGraph {
         if self.slot_count == 0 {
             return Vec::new();
         }
+        // The scratch leaves the thread-local for the walk, so that the walk is
+        // straight-line code in the caller's frame (which `kernels::with_simd`
+        // compiles for the CPU's SIMD features, so the distance kernel inlines into
+        // the walk instead of being a call per evaluation).
+        let mut s = SCRATCH.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
+        let out = self.walk(&mut s, ef, dist, keep, touch);
+        SCRATCH.with(|cell| *cell.borrow_mut() = s);
+        out
+    }
+
+    /// The body of [`FlatGraph::search`], over the thread's scratch space.
+    #[inline(always)]
+    fn walk(
+        &self,
+        s: &mut Scratch,
+        ef: usize,
+        dist: impl Fn(u32) -> f32,
+        keep: impl Fn(u32) -> bool,
+        touch: impl Fn(u32),
+    ) -> Vec<(f32, u32)> {
         let ef = ef.max(1);
         let mut ep = self.entry;
         let mut d_ep = dist(ep);
@@ -331,8 +354,7 @@ impl FlatGraph {
             }
         }
         let rows = &self.rows;
-        SCRATCH.with(|cell| {
-            let mut s = cell.borrow_mut();
+        {
             s.begin(self.slot_count);
             s.visit(ep);
             s.candidates
@@ -385,7 +407,7 @@ impl FlatGraph {
             let mut out: Vec<(f32, u32)> = s.results.drain().map(|c| (c.d, c.id)).collect();
             out.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             out
-        })
+        }
     }
 
     /// The on-disk bytes (see the module docs). Cost: O(size), one buffer.

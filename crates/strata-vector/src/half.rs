@@ -95,7 +95,7 @@ impl HalfVectors {
 
     /// Point `pid`'s whole row (factor and half vector), e.g. to prefetch it.
     /// Panics if `pid >= slots()`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn row(&self, pid: u32) -> &[u16] {
         let len = HEAD + self.dim;
         let start = pid as usize * len;
@@ -104,7 +104,7 @@ impl HalfVectors {
 
     /// The approximate ranking score of `pid` for the prepared query `q` (cosine:
     /// unit query; dot product: as given). Cost: one half-precision dot product.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn score(&self, q: &[f32], pid: u32) -> f32 {
         let row = self.row(pid);
         let factor = f32::from_bits(u32::from(row[0]) | (u32::from(row[1]) << 16));

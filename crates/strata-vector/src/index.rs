@@ -808,27 +808,45 @@ impl VectorIndex {
             // even a 50-d vector spans four lines, and leaving the last two to the
             // hardware cost about 8% of the queries per second on GloVe.
             if let Some(h) = half {
-                let found = flat.search(
-                    ef,
-                    |id| -h.score(&q, id),
-                    keep,
-                    |id| kernels::prefetch_all(h.row(id)),
+                let found = kernels::with_simd_half(
+                    #[inline(always)]
+                    || {
+                        flat.search(
+                            ef,
+                            #[inline(always)]
+                            |id| -h.score(&q, id),
+                            keep,
+                            |id| kernels::prefetch_all(h.row(id)),
+                        )
+                    },
                 );
                 rescore(found, &mut top, true);
             } else if let Some(u) = unit {
-                let found = flat.search(
-                    ef,
-                    |id| -u.score(&q, id),
-                    keep,
-                    |id| kernels::prefetch_all(u.vector(id)),
+                let found = kernels::with_simd(
+                    #[inline(always)]
+                    || {
+                        flat.search(
+                            ef,
+                            #[inline(always)]
+                            |id| -u.score(&q, id),
+                            keep,
+                            |id| kernels::prefetch_all(u.vector(id)),
+                        )
+                    },
                 );
                 rescore(found, &mut top, false);
             } else {
-                let found = flat.search(
-                    ef,
-                    |id| -self.raw_score(&q, id, metric),
-                    keep,
-                    |id| kernels::prefetch_all(self.vector(id)),
+                let found = kernels::with_simd(
+                    #[inline(always)]
+                    || {
+                        flat.search(
+                            ef,
+                            #[inline(always)]
+                            |id| -self.raw_score(&q, id, metric),
+                            keep,
+                            |id| kernels::prefetch_all(self.vector(id)),
+                        )
+                    },
                 );
                 for (d, id) in found {
                     top.push(-d, id);

@@ -76,12 +76,19 @@ fn reduce(acc: [f32; LANES]) -> f32 {
 
 /// Dot product of the common prefix of `a` and `b` (callers pass equal lengths).
 /// Cost: one pass over both slices.
-#[inline]
+#[inline(always)]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     #[cfg(target_arch = "x86_64")]
     if avx2::available() {
         return avx2::dot(a, b);
     }
+    dot_portable(a, b)
+}
+
+/// [`dot`] without SIMD dispatch, out of line so that [`dot`] stays small enough to
+/// inline into the graph walk.
+#[inline(never)]
+fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
     dot_body(a, b)
 }
 
@@ -94,6 +101,31 @@ pub fn l2_sq(a: &[f32], b: &[f32]) -> f32 {
         return avx2::l2_sq(a, b);
     }
     l2_sq_body(a, b)
+}
+
+/// Runs `f` in a frame compiled for AVX2 and FMA when the CPU has them (else plainly),
+/// so the kernels `f` calls can be inlined into it instead of being a call each: the
+/// graph walk runs this way. Cost: one cached feature check.
+#[inline]
+pub fn with_simd<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if avx2::available() {
+        return avx2::run(f);
+    }
+    f()
+}
+
+/// [`with_simd`] for code that scores half-precision vectors: the frame is compiled
+/// for AVX-512 (F, BW, VL) as well where the CPU has it, so [`dot_half`] inlines too.
+/// Kept apart from [`with_simd`] because the 50-d f32 walk measured slower with
+/// AVX-512 code. Cost: one cached feature check.
+#[inline]
+pub fn with_simd_half<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if avx512::available() {
+        return avx512::run(f);
+    }
+    with_simd(f)
 }
 
 /// Hints the CPU to start loading the first two cache lines of `a` (a vector about
@@ -151,7 +183,7 @@ pub fn to_half(src: &[f32], dst: &mut Vec<u16>) {
 /// Dot product of `q` with the half-precision vector `h` (raw bits, as written by
 /// [`to_half`]), over their common prefix. Panics unless [`half_available`].
 /// Cost: one pass; half the memory traffic of [`dot`] on the vector side.
-#[inline]
+#[inline(always)]
 pub fn dot_half(q: &[f32], h: &[u16]) -> f32 {
     #[cfg(target_arch = "x86_64")]
     {
@@ -209,18 +241,21 @@ mod avx2 {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn available() -> bool {
         match STATE.load(Ordering::Relaxed) {
             2 => true,
             1 => false,
-            _ => {
-                let yes =
-                    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
-                STATE.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
-                yes
-            }
+            _ => probe(),
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn probe() -> bool {
+        let yes = std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
+        STATE.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
+        yes
     }
 
     /// Sum of the eight lanes of `v`.
@@ -249,6 +284,7 @@ mod avx2 {
     // 8-lane intrinsics, four independent FMA accumulators per loop.
 
     #[target_feature(enable = "avx2,fma")]
+    #[inline]
     fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
         let n = a.len().min(b.len());
         let (mut s0, mut s1, mut s2, mut s3) = (
@@ -277,6 +313,7 @@ mod avx2 {
     }
 
     #[target_feature(enable = "avx2,fma")]
+    #[inline]
     fn l2_sq_avx2(a: &[f32], b: &[f32]) -> f32 {
         let n = a.len().min(b.len());
         let (mut s0, mut s1, mut s2, mut s3) = (
@@ -322,6 +359,7 @@ mod avx2 {
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
+    #[inline]
     fn dot_half_avx2(q: &[f32], h: &[u16]) -> f32 {
         let n = q.len().min(h.len());
         let (mut s0, mut s1, mut s2, mut s3) = (
@@ -375,7 +413,7 @@ mod avx2 {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn dot_half(q: &[f32], h: &[u16]) -> f32 {
         assert!(half_available());
         // SAFETY: AVX2, FMA and F16C were confirmed on this CPU just above.
@@ -422,7 +460,19 @@ mod avx2 {
         }
     }
 
+    #[target_feature(enable = "avx2,fma")]
+    fn run_with_features<R>(f: impl FnOnce() -> R) -> R {
+        f()
+    }
+
     #[inline]
+    pub(super) fn run<R>(f: impl FnOnce() -> R) -> R {
+        debug_assert!(available());
+        // SAFETY: only called after `available()` confirmed AVX2 and FMA on this CPU.
+        unsafe { run_with_features(f) }
+    }
+
+    #[inline(always)]
     pub(super) fn dot(a: &[f32], b: &[f32]) -> f32 {
         debug_assert!(available());
         // SAFETY: only called after `available()` confirmed AVX2 and FMA on this CPU.
@@ -455,20 +505,36 @@ mod avx512 {
     /// 0 = not probed yet, 1 = absent, 2 = present.
     static STATE: AtomicU8 = AtomicU8::new(0);
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn available() -> bool {
         match STATE.load(Ordering::Relaxed) {
             2 => true,
             1 => false,
-            _ => {
-                let yes = std::is_x86_feature_detected!("avx512f")
-                    && std::is_x86_feature_detected!("avx512bw")
-                    && std::is_x86_feature_detected!("avx512vl")
-                    && super::avx2::half_available();
-                STATE.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
-                yes
-            }
+            _ => probe(),
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn probe() -> bool {
+        let yes = std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vl")
+            && super::avx2::half_available();
+        STATE.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
+        yes
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl")]
+    fn run_with_features<R>(f: impl FnOnce() -> R) -> R {
+        f()
+    }
+
+    #[inline]
+    pub(super) fn run<R>(f: impl FnOnce() -> R) -> R {
+        assert!(available());
+        // SAFETY: AVX-512 F, BW, VL and AVX2, FMA, F16C were confirmed just above.
+        unsafe { run_with_features(f) }
     }
 
     /// Lanes `0..n` set (`n <= 16`).
@@ -522,6 +588,7 @@ mod avx512 {
     }
 
     #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    #[inline]
     fn dot_half_512(q: &[f32], h: &[u16]) -> f32 {
         let n = q.len().min(h.len());
         let (q, h) = (&q[..n], &h[..n]);
@@ -542,7 +609,7 @@ mod avx512 {
         _mm512_reduce_add_ps(_mm512_add_ps(s0, s1))
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn dot_half(q: &[f32], h: &[u16]) -> f32 {
         assert!(available());
         // SAFETY: AVX-512 F, BW and VL were confirmed on this CPU just above (the

@@ -50,7 +50,7 @@ impl UnitVectors {
     }
 
     /// Point `pid`'s unit vector. Panics if `pid >= slots()`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn vector(&self, pid: u32) -> &[f32] {
         let start = pid as usize * self.dim;
         &self.data[start..start + self.dim]
@@ -58,7 +58,7 @@ impl UnitVectors {
 
     /// The cosine similarity of `pid` with the unit query `q` (up to rounding).
     /// Cost: one dot product over one row.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn score(&self, q: &[f32], pid: u32) -> f32 {
         kernels::dot(q, self.vector(pid))
     }

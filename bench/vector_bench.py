@@ -17,6 +17,11 @@ Datasets (all cosine):
 HNSW parameters are the same everywhere: M=16, ef_construction=200 (StrataDB's
 defaults). StrataDB's ef is set through STRATA_HNSW_EF_SEARCH (read at open), so its ef
 sweep reopens the database per ef value.
+
+When both StrataDB and hnswlib run, their indexes are kept after their own runs and
+an interleaved phase reopens both in one process and queries them in alternation
+(ROUNDS rounds per ef, fastest pass of each kept), so that the QPS ratio is not moved
+by the machine's speed drifting between two runs made minutes apart.
 """
 
 from __future__ import annotations
@@ -278,12 +283,67 @@ def run_strata(data, queries, gt, path: Path) -> Dict[str, Any]:
     return res
 
 
+ROUNDS = 5
+
+
+def interleaved(ds: str, scale: float, out: Path) -> None:
+    """StrataDB and hnswlib reopened from the indexes their runs kept, queried in
+    alternation: per ef, ROUNDS rounds of (StrataDB pass set, hnswlib pass set), each
+    engine's fastest pass kept. Run one after the other, the two sweeps see different
+    phases of a shared machine (whose speed drifted by 20-40% within minutes here);
+    alternating gives both the same phases."""
+    import hnswlib
+    from stratadb import Strata
+
+    data, queries, gt = dataset(ds, scale)
+    idx = hnswlib.Index(space="cosine", dim=data.shape[1])
+    idx.load_index(str(kept_dir("hnswlib", ds) / "index.bin"), max_elements=len(data))
+    idx.set_num_threads(1)
+    dbdir = kept_dir("strata", ds) / "db"
+    res: Dict[str, Any] = {"dataset": ds, "rounds": ROUNDS, "strata": [], "hnswlib": []}
+    for ef in EFS:
+        os.environ["STRATA_HNSW_EF_SEARCH"] = str(ef)
+        db = Strata.open(str(dbdir))
+        idx.set_ef(max(ef, K))
+
+        def one(v):
+            return [int(h["key"]) for h in db.vector_search("bench", v, k=K)]
+
+        def two(v):
+            return idx.knn_query(v, k=K)[0][0].tolist()
+
+        best: Dict[str, Any] = {}
+        for _ in range(ROUNDS):
+            for name, fn in (("strata", one), ("hnswlib", two)):
+                q = query_all(fn, queries)
+                if name not in best or q["qps"] > best[name]["qps"]:
+                    best[name] = q
+        for name in ("strata", "hnswlib"):
+            res[name].append({"ef": ef, "qps": best[name]["qps"],
+                              "recall": recall(best[name]["found"], gt)})
+        db.close()
+        del db
+        gc.collect()
+    os.environ.pop("STRATA_HNSW_EF_SEARCH", None)
+    out.write_text(json.dumps(res))
+
+
 RUNNERS = {"strata": run_strata, "hnswlib": run_hnswlib, "faiss": run_faiss, "chromadb": run_chroma}
 
 
-def child(engine: str, ds: str, scale: float, out: Path) -> None:
+def kept_dir(engine: str, ds: str) -> Path:
+    """Where an engine's index for `ds` is kept for the interleaved phase."""
+    return common.WORK / f"vec-kept-{engine}-{ds}"
+
+
+def child(engine: str, ds: str, scale: float, out: Path, keep: bool = False) -> None:
     data, queries, gt = dataset(ds, scale)
-    path = common.scratch(f"vec-{engine}-{ds}")
+    if keep:
+        path = kept_dir(engine, ds)
+        common.remove(path)
+        path.mkdir(parents=True)
+    else:
+        path = common.scratch(f"vec-{engine}-{ds}")
     try:
         res = RUNNERS[engine](data, queries, gt, path)
     except Exception as e:  # noqa: BLE001
@@ -292,7 +352,8 @@ def child(engine: str, ds: str, scale: float, out: Path) -> None:
         traceback.print_exc()
         res = {"error": repr(e)}
     finally:
-        common.remove(path)
+        if not keep:
+            common.remove(path)
     res.update({"engine": engine, "dataset": ds, "n": len(data), "dim": data.shape[1],
                 "peak_rss_mb": common.peak_rss_mb()})
     out.write_text(json.dumps(res))
@@ -312,9 +373,12 @@ def best_at(res: Dict[str, Any], target: float):
 def qps_at(res: Dict[str, Any], target: float):
     """QPS at exactly `target` recall on this engine's recall/QPS curve: the log of
     QPS interpolated linearly in recall between the two neighbouring sweep points
-    around the target (the curve falls about exponentially with recall). None if
-    the sweep does not reach the target."""
+    around the target (the curve falls about exponentially with recall); the fastest
+    point if every point is above the target. None if the sweep does not reach it."""
     pts = sorted((s["recall"], s["qps"]) for s in res.get("sweep", []))
+    if pts and pts[0][0] >= target:
+        # Every point is above the target (an exact scan): the fastest of them.
+        return max(q for _, q in pts)
     for (r0, q0), (r1, q1) in zip(pts, pts[1:]):
         if r0 <= target <= r1:
             if r1 == r0:
@@ -373,6 +437,21 @@ def markdown(payload: Dict[str, Any], command: str, plot: str) -> str:
                 + (f"{bh['qps']:,.0f} QPS (ef={bh['ef']}, recall {bh['recall']:.3f})" if bh else "never reaches it")
                 + f". Build: StrataDB {s['build_s']:.1f} s (batch upserts {s.get('upsert_s', 0):.1f} s) vs hnswlib "
                 f"{h['build_s']:.1f} s ({s['build_s'] / h['build_s']:.1f}x).\n")
+        inter = next((x for x in payload.get("interleaved", []) if x["dataset"] == ds), None)
+        if inter and "error" not in inter:
+            out.append(f"\nInterleaved (both reopened from the indexes above and queried in "
+                       f"alternation, {inter['rounds']} rounds per ef, fastest pass of each kept):\n")
+            head = ["engine"] + [f"ef={e} QPS / recall" for e in EFS] + ["QPS at recall 0.95"]
+            table = []
+            at = {}
+            for name in ("strata", "hnswlib"):
+                at[name] = qps_at({"sweep": inter[name]}, 0.95)
+                table.append([NAMES[name]] + [f"{p['qps']:,.0f} / {p['recall']:.3f}" for p in inter[name]]
+                             + [f"{at[name]:,.0f}" if at[name] else "not reached"])
+            out.append(common.md_table(head, table))
+            if at["strata"] and at["hnswlib"]:
+                out.append(f"\nInterleaved, at recall@10 = 0.95: StrataDB {at['strata']:,.0f} QPS, hnswlib "
+                           f"{at['hnswlib']:,.0f} QPS ({at['strata'] / at['hnswlib']:.2f}x).\n")
     if plot:
         out.append(f"\n![recall vs QPS]({plot})\n")
     return "\n".join(out)
@@ -420,13 +499,18 @@ def main() -> None:
     ap.add_argument("--datasets", default="glove,clustered,uniform")
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of each dataset's size")
     ap.add_argument("--child", nargs=3, metavar=("ENGINE", "DATASET", "OUT"))
+    ap.add_argument("--keep", action="store_true", help="(child) keep the index for the interleaved phase")
+    ap.add_argument("--interleaved", nargs=2, metavar=("DATASET", "OUT"))
     ap.add_argument("--report-only", action="store_true",
                     help="redraw the table and plot from bench/results/vector.json")
     ap.add_argument("--merge", action="store_true",
                     help="keep the other rows of bench/results/vector.json, replace only the ones run now")
     args = ap.parse_args()
     if args.child:
-        child(args.child[0], args.child[1], args.scale, Path(args.child[2]))
+        child(args.child[0], args.child[1], args.scale, Path(args.child[2]), keep=args.keep)
+        return
+    if args.interleaved:
+        interleaved(args.interleaved[0], args.scale, Path(args.interleaved[1]))
         return
     if args.report_only:
         payload = json.loads((common.RESULTS / "vector.json").read_text())
@@ -438,16 +522,21 @@ def main() -> None:
     load_start = common.load_average()
     common.log(f"vector suite: load average {load_start}")
     datasets = [d for d in args.datasets.split(",") if d]
+    engines = args.engines.split(",")
+    pair = {"strata", "hnswlib"} <= set(engines)
     rows = []
+    inter_rows = []
     common.WORK.mkdir(parents=True, exist_ok=True)
     for ds in datasets:
         dataset(ds, args.scale)  # build + cache once, with its ground truth
-        for e in args.engines.split(","):
+        for e in engines:
             out = common.WORK / f"vec-{e}-{ds}.json"
             out.unlink(missing_ok=True)
             common.log(f"  {e} on {ds} (load {common.load_average()})")
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, __file__, "--scale", str(args.scale), "--child", e, ds, str(out)])
+            keep = ["--keep"] if pair and e in ("strata", "hnswlib") else []
+            subprocess.run([sys.executable, __file__, "--scale", str(args.scale), "--child", e, ds, str(out)]
+                           + keep)
             if out.exists():
                 r = json.loads(out.read_text())
             else:
@@ -456,6 +545,15 @@ def main() -> None:
             rows.append(r)
             common.log(f"    done in {time.perf_counter() - t0:.0f}s: "
                        + json.dumps({k: r[k] for k in ("build_s", "reopen_s", "error") if k in r}))
+        if pair:
+            out = common.WORK / f"vec-interleaved-{ds}.json"
+            out.unlink(missing_ok=True)
+            common.log(f"  StrataDB and hnswlib interleaved on {ds} (load {common.load_average()})")
+            subprocess.run([sys.executable, __file__, "--scale", str(args.scale), "--interleaved", ds, str(out)])
+            inter_rows.append(json.loads(out.read_text()) if out.exists()
+                              else {"dataset": ds, "error": "child crashed"})
+            for e in ("strata", "hnswlib"):
+                common.remove(kept_dir(e, ds))
     if args.merge and (common.RESULTS / "vector.json").exists():
         old = json.loads((common.RESULTS / "vector.json").read_text())
         ran = {(r["engine"], r["dataset"]) for r in rows}
@@ -463,10 +561,12 @@ def main() -> None:
         order = {e: i for i, e in enumerate(NAMES)}
         datasets = [d for d in SIZES if d in set(old["datasets"]) | set(datasets)]
         rows = sorted(kept + rows, key=lambda r: (datasets.index(r["dataset"]), order.get(r["engine"], 9)))
+        redone = {x["dataset"] for x in inter_rows}
+        inter_rows = [x for x in old.get("interleaved", []) if x["dataset"] not in redone] + inter_rows
         load_start = old["load_start"] + f" (rows re-run: {', '.join(sorted(f'{e}/{d}' for e, d in ran))}, load {load_start})"
     payload = {"suite": "vector", "datasets": datasets, "scale": args.scale, "load_start": load_start,
                "load_end": common.load_average(), "machine": common.machine(), "commit": common.git_rev(),
-               "rows": rows}
+               "rows": rows, "interleaved": inter_rows}
     png = common.ROOT / "docs" / "img" / "vector-recall-qps.png"
     plotted = make_plot(payload, png)
     cmd = "cargo xtask bench vector" + (f" -- --scale {args.scale}" if args.scale != 1.0 else "")

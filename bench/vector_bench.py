@@ -46,7 +46,7 @@ M = 16
 EF_CONSTRUCTION = 200
 # Between 16 and 128 the sweep is dense enough (about 0.02-0.04 recall per step near
 # 0.95) that each engine's QPS at recall 0.95 can be read off its own curve.
-EFS = [16, 24, 32, 48, 64, 96, 128, 256]
+EFS = [16, 24, 32, 48, 64, 96, 128, 256, 512, 1024]
 K = 10
 DATA = common.WORK / "data"
 

@@ -354,60 +354,58 @@ impl FlatGraph {
             }
         }
         let rows = &self.rows;
-        {
-            s.begin(self.slot_count);
-            s.visit(ep);
-            s.candidates
-                .push(std::cmp::Reverse(Cand { d: d_ep, id: ep }));
-            if keep(ep) {
-                s.results.push(Cand { d: d_ep, id: ep });
+        s.begin(self.slot_count);
+        s.visit(ep);
+        s.candidates
+            .push(std::cmp::Reverse(Cand { d: d_ep, id: ep }));
+        if keep(ep) {
+            s.results.push(Cand { d: d_ep, id: ep });
+        }
+        while let Some(std::cmp::Reverse(c)) = s.candidates.pop() {
+            let full = s.results.len() >= ef;
+            let bound = s.results.peek().map_or(f32::INFINITY, |w| w.d);
+            if full && c.d > bound {
+                break;
             }
-            while let Some(std::cmp::Reverse(c)) = s.candidates.pop() {
-                let full = s.results.len() >= ef;
+            let local = c.id as usize;
+            if local >= rows.len() {
+                continue;
+            }
+            // The next candidate to expand is most likely the current best: start
+            // loading its neighbour list while this one is scored.
+            if let Some(next) = s.candidates.peek().map(|n| n.0.id as usize) {
+                if next < rows.len() {
+                    kernels::prefetch(rows.row(next));
+                }
+            }
+            let mut fresh = std::mem::take(&mut s.fresh);
+            fresh.clear();
+            for &n in rows.list(local) {
+                if s.visit(n) {
+                    fresh.push(n);
+                }
+            }
+            for &n in &fresh {
+                touch(n);
+            }
+            for &n in &fresh {
+                let d = dist(n);
                 let bound = s.results.peek().map_or(f32::INFINITY, |w| w.d);
-                if full && c.d > bound {
-                    break;
-                }
-                let local = c.id as usize;
-                if local >= rows.len() {
-                    continue;
-                }
-                // The next candidate to expand is most likely the current best: start
-                // loading its neighbour list while this one is scored.
-                if let Some(next) = s.candidates.peek().map(|n| n.0.id as usize) {
-                    if next < rows.len() {
-                        kernels::prefetch(rows.row(next));
-                    }
-                }
-                let mut fresh = std::mem::take(&mut s.fresh);
-                fresh.clear();
-                for &n in rows.list(local) {
-                    if s.visit(n) {
-                        fresh.push(n);
-                    }
-                }
-                for &n in &fresh {
-                    touch(n);
-                }
-                for &n in &fresh {
-                    let d = dist(n);
-                    let bound = s.results.peek().map_or(f32::INFINITY, |w| w.d);
-                    if s.results.len() < ef || d < bound {
-                        s.candidates.push(std::cmp::Reverse(Cand { d, id: n }));
-                        if keep(n) {
-                            s.results.push(Cand { d, id: n });
-                            if s.results.len() > ef {
-                                s.results.pop();
-                            }
+                if s.results.len() < ef || d < bound {
+                    s.candidates.push(std::cmp::Reverse(Cand { d, id: n }));
+                    if keep(n) {
+                        s.results.push(Cand { d, id: n });
+                        if s.results.len() > ef {
+                            s.results.pop();
                         }
                     }
                 }
-                s.fresh = fresh;
             }
-            let mut out: Vec<(f32, u32)> = s.results.drain().map(|c| (c.d, c.id)).collect();
-            out.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            out
+            s.fresh = fresh;
         }
+        let mut out: Vec<(f32, u32)> = s.results.drain().map(|c| (c.d, c.id)).collect();
+        out.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        out
     }
 
     /// The on-disk bytes (see the module docs). Cost: O(size), one buffer.

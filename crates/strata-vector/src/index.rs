@@ -804,6 +804,9 @@ impl VectorIndex {
         let mut ef = self.config.hnsw.ef_search.max(k);
         loop {
             let mut top = TopK::new(k);
+            // The three walks differ only in the copy they read. They stay written out:
+            // a shared helper taking the score and row as closures measured 0-10%
+            // slower on GloVe (one more level of captured references in the loop).
             // Every visited point's vector is prefetched whole before it is scored:
             // even a 50-d vector spans four lines, and leaving the last two to the
             // hardware cost about 8% of the queries per second on GloVe.

@@ -193,9 +193,7 @@ pub fn cas(
     expected_version: Option<CommitVersion>,
 ) -> Result<CasOutcome> {
     validate_cell_name(cell)?;
-    let current = store
-        .get(scope, tags::STATE, cell.as_bytes())?
-        .map(|v| v.version);
+    let current = store.get_version(scope, tags::STATE, cell.as_bytes())?;
     if current != expected_version {
         return Ok(CasOutcome::Mismatch { current });
     }

@@ -1269,6 +1269,24 @@ impl Database {
         })
     }
 
+    /// The version of the value visible for a key at `version`, `None` if missing or
+    /// deleted. Cost: as [`Database::read_visible`], without decoding the value.
+    pub(crate) fn read_visible_version(
+        &self,
+        scope: &Scope,
+        tag: PrimitiveTag,
+        key: &[u8],
+        version: CommitVersion,
+    ) -> Result<Option<CommitVersion>> {
+        Ok(match self.find_visible(scope, tag, key, version, None)? {
+            Some(Visible::Latest(v)) if record::latest_is_live(&v) => {
+                Some(record::latest_version(&v)?)
+            }
+            Some(Visible::Latest(_)) | None => None,
+            Some(Visible::Older(rec)) => rec.value.is_some().then_some(rec.version),
+        })
+    }
+
     /// Full committed history of a key at `version`, following forks, newest first.
     pub(crate) fn read_history(
         &self,

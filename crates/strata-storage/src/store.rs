@@ -164,6 +164,19 @@ pub trait VersionedStore {
             .map(|v| StoredValue::Decoded(v.value)))
     }
 
+    /// The commit version of the latest visible value of `key`, or `None` if missing
+    /// or deleted: [`VersionedStore::get`]'s version without reading the value (a
+    /// write pending in the transaction reports version 0, as `get` does). Cost: as
+    /// `get`, without the decode. The default goes through `get`.
+    fn get_version(
+        &self,
+        scope: &Scope,
+        tag: PrimitiveTag,
+        key: &[u8],
+    ) -> Result<Option<CommitVersion>> {
+        Ok(self.get(scope, tag, key)?.map(|v| v.version))
+    }
+
     /// The value of `key` as of commit timestamp `ts` (newest version with timestamp
     /// `<= ts`), ignoring uncommitted writes. Cost: a short range scan over the key's
     /// versions.

@@ -212,6 +212,18 @@ impl VersionedStore for Transaction {
         self.db.read_visible_value(scope, tag, key, self.snapshot)
     }
 
+    fn get_version(
+        &self,
+        scope: &Scope,
+        tag: PrimitiveTag,
+        key: &[u8],
+    ) -> Result<Option<CommitVersion>> {
+        if let Some(w) = self.pending(scope, tag, key) {
+            return Ok(w.value.as_ref().map(|_| CommitVersion(0)));
+        }
+        self.db.read_visible_version(scope, tag, key, self.snapshot)
+    }
+
     fn get_as_of(
         &self,
         scope: &Scope,

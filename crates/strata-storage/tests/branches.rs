@@ -16,15 +16,21 @@ fn del(db: &Database, scope: &Scope, k: &str) {
         .expect("delete");
 }
 
-/// The value of `k`, read both ways: decoded (`get`) and value-only (`get_value`,
-/// encoded when the branch's own latest record answers, else through the fork chain),
-/// which must agree.
+/// The value of `k`, read three ways: decoded (`get`), value-only (`get_value`,
+/// encoded when the branch's own latest record answers, else through the fork chain)
+/// and version-only (`get_version`), which must agree.
 fn get(db: &Database, scope: &Scope, k: &str) -> Option<i64> {
     let snap = db.read();
-    let full = snap
-        .get(scope, tags::KV, k.as_bytes())
-        .expect("get")
-        .and_then(|v| v.value.as_int());
+    let versioned = snap.get(scope, tags::KV, k.as_bytes()).expect("get");
+    let version = snap
+        .get_version(scope, tags::KV, k.as_bytes())
+        .expect("get_version");
+    assert_eq!(
+        version,
+        versioned.as_ref().map(|v| v.version),
+        "get and get_version disagree on {k:?}"
+    );
+    let full = versioned.and_then(|v| v.value.as_int());
     let value = snap
         .get_value(scope, tags::KV, k.as_bytes())
         .expect("get_value")

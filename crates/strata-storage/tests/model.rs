@@ -211,6 +211,11 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Get(k) => {
                 let snap = d.read();
                 let got = snap.get(&scope, tags::KV, &key(k)).expect("get");
+                // The version-only read agrees with the full one.
+                let version = snap
+                    .get_version(&scope, tags::KV, &key(k))
+                    .expect("get_version");
+                prop_assert_eq!(version, got.as_ref().map(|v| v.version));
                 prop_assert_eq!(got.map(|v| int(&v.value)), model.latest(&key(k)));
                 // The value-only read (encoded when the latest record answers).
                 let value = snap
@@ -304,6 +309,10 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         None => model.at_version(&key(k), t.snapshot_version().0),
                     };
                     let got = t.get(&scope, tags::KV, &key(k)).expect("txn get");
+                    let version = t
+                        .get_version(&scope, tags::KV, &key(k))
+                        .expect("txn get_version");
+                    prop_assert_eq!(version, got.as_ref().map(|v| v.version));
                     prop_assert_eq!(got.map(|v| int(&v.value)), want);
                     // Own writes come back decoded; an older snapshot's answer from
                     // history; the latest record's, encoded.

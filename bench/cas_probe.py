@@ -2,8 +2,11 @@
 
 Usage: python bench/cas_probe.py LABEL   (with the stratadb wheel under test installed)
 """
-import sys, time
+import sys
+import time
+
 from stratadb import Strata
+
 db = Strata.cache()
 N = 100_000
 cells = [f"cell-{c}" for c in range(1000)]

@@ -23,13 +23,9 @@ impl Rng {
     }
 }
 
-/// This thread's CPU time in seconds (Linux `schedstat`), so query rates stay
-/// comparable when other processes share the cores; `None` elsewhere.
-fn cpu_seconds() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
-    Some(ns / 1e9)
-}
+#[path = "../../strata-storage/examples/support/thread_cpu.rs"]
+mod thread_cpu;
+use thread_cpu::cpu_seconds;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<usize> = std::env::args()

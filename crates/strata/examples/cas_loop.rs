@@ -6,16 +6,12 @@ use strata_state::CasOutcome;
 
 #[path = "../../strata-storage/examples/support/allocator.rs"]
 mod allocator;
+#[path = "../../strata-storage/examples/support/thread_cpu.rs"]
+mod thread_cpu;
 
-/// CPU seconds of the calling thread (Linux: `/proc/thread-self/schedstat`).
+/// CPU seconds of the calling thread (Linux only, like the rest of this example).
 fn thread_cpu_secs() -> f64 {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").expect("schedstat");
-    let ns: f64 = s
-        .split_whitespace()
-        .next()
-        .and_then(|f| f.parse().ok())
-        .expect("ns");
-    ns * 1e-9
+    thread_cpu::cpu_seconds().expect("/proc/thread-self/schedstat")
 }
 
 fn main() {

@@ -184,7 +184,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             hnsw.memory_bytes() / 1_000_000
         );
     }
-    // Growth after a load: loads hnsw_rs's graph, inserts, extracts a new flat copy.
+    // Growth after a load: rebuilds the builder from the flat graph, inserts, extracts.
     let (mut hnsw, _) = VectorIndex::load(
         "bench",
         dim,
@@ -199,7 +199,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         hnsw.upsert(&format!("x{i}"), &point(&mut rng, i), None, 2)?;
     }
     println!(
-        "{extra} upserts after load (hnsw_rs load + inserts + extraction): {:.2} s",
+        "{extra} upserts after load (builder from flat + inserts + extraction): {:.2} s",
         t.elapsed().as_secs_f64()
     );
     Ok(())

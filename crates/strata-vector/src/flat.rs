@@ -1,8 +1,7 @@
 //! A compact, read-only copy of an HNSW graph, and the search that walks it.
 //!
-//! hnsw_rs builds the graph (it stays the only graph builder), but its own search
-//! allocates an `Arc` per candidate, keeps a fresh `HashMap` as the visited set of
-//! every search and takes a lock per neighbour list. [`FlatGraph`] copies the
+//! The builder (`graph.rs`) keeps a lock per point, since threads insert into it
+//! concurrently; searches need none of that. [`FlatGraph`] copies the
 //! neighbour lists out into plain `u32` arrays (layer 0 as one fixed-size row per
 //! point, found without a lookup; the sparse upper layers in CSR form: one offset
 //! array and one id array each), and [`FlatGraph::search`] walks them with a reused,
@@ -36,7 +35,8 @@ use std::collections::BinaryHeap;
 
 const MAGIC: &[u8; 8] = b"STRVFLAT";
 const FORMAT: u32 = 1;
-/// The longest layer-0 list a file may hold (hnsw_rs keeps at most `2M`, M <= 256).
+/// The longest layer-0 list a file may hold (the builder keeps at most `2M`, M <= 256;
+/// graphs hnsw_rs built, before 2026-12-03, the same).
 const MAX_LIST: usize = 1024;
 
 /// One layer's adjacency in CSR form (the form of every layer in files, and of the
@@ -122,6 +122,9 @@ impl Rows {
         &row[1..1 + row[0] as usize]
     }
 }
+
+/// A point id and its neighbour ids per layer (`lists[l]` on layer `l`).
+pub(crate) type PointLists = (u32, Vec<Vec<u32>>);
 
 /// A flat copy of an HNSW graph's neighbour lists. See the module docs.
 #[derive(Debug, Clone, PartialEq)]
@@ -269,6 +272,25 @@ impl FlatGraph {
             rows,
             upper: layers,
         }
+    }
+
+    /// The entry point and every point id's lists, `lists[l]` on layer `l` (so
+    /// `lists.len() - 1` is the point's level; points outside the graph have one
+    /// empty list): the input of [`FlatGraph::from_lists`], to rebuild a mutable
+    /// graph from. Cost: O(points + edges), plus a binary search per upper-layer
+    /// membership.
+    pub(crate) fn lists(&self) -> (u32, Vec<PointLists>) {
+        let mut points: Vec<PointLists> = (0..self.rows.len())
+            .map(|i| (i as u32, vec![self.rows.list(i).to_vec()]))
+            .collect();
+        for layer in &self.upper {
+            for (local, &pid) in layer.members.iter().enumerate() {
+                if let Some(p) = points.get_mut(pid as usize) {
+                    p.1.push(layer.list(local).to_vec());
+                }
+            }
+        }
+        (self.entry, points)
     }
 
     /// Number of point ids the graph was extracted over (its layer-0 length).

@@ -27,6 +27,17 @@ pub(crate) fn open<'a>(
     format: u32,
     what: &'static str,
 ) -> Result<Reader<'a>> {
+    open_any(bytes, magic, &[format], what).map(|(r, _)| r)
+}
+
+/// [`open`] for a file that may be in any of `formats`; also returns the format
+/// found.
+pub(crate) fn open_any<'a>(
+    bytes: &'a [u8],
+    magic: &[u8; 8],
+    formats: &[u32],
+    what: &'static str,
+) -> Result<(Reader<'a>, u32)> {
     let bad = |m: &str| VectorError::Dump(format!("{what}: {m}"));
     if bytes.len() < 4 {
         return Err(bad("truncated"));
@@ -42,10 +53,10 @@ pub(crate) fn open<'a>(
         return Err(bad("bad magic"));
     }
     let found = r.u32()?;
-    if found != format {
+    if !formats.contains(&found) {
         return Err(bad(&format!("unsupported format {found}")));
     }
-    Ok(r)
+    Ok((r, found))
 }
 
 /// Reads little-endian fields; every read is bounds-checked.

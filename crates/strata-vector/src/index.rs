@@ -1,11 +1,11 @@
 //! The in-memory index of one collection: a dense arena of vectors addressed by point
 //! id, exact (flat) search, and an HNSW graph once the collection is large.
 //!
-//! The HNSW graph exists twice: hnsw_rs's graph (`graph`), which builds it and takes
-//! further insertions, and a flat copy of its neighbour lists (`flat`, see
-//! `flat.rs`), which answers every search with distances read from this index's
-//! own arena. After a load from a dump only the flat copy is read; hnsw_rs's graph
-//! stays on disk (`graph_source`) until the first insertion needs it.
+//! The HNSW graph exists twice: the builder's graph (`graph`, see `graph.rs`), which
+//! builds it and takes further insertions, and a flat copy of its neighbour lists
+//! (`flat`, see `flat.rs`), which answers every search. Both read their vectors from
+//! this index's own arena. After a load from a dump only the flat copy exists; the
+//! builder's graph is rebuilt from it when the first insertion needs it.
 //!
 //! Invariants:
 //! - Point ids index `slots`, `data` (`dim` floats each) and `inv_norm`.
@@ -15,7 +15,7 @@
 //!   the old slot dead (a tombstone the search walks through but never returns) and
 //!   an update appends a new slot. Slots not yet in the graph are listed in
 //!   `pending` and scored exactly at search time until [`VectorIndex::maintain`]
-//!   inserts them into hnsw_rs's graph and extracts a new flat copy. When tombstones
+//!   inserts them into the graph and extracts a new flat copy. When tombstones
 //!   exceed [`IndexConfig::max_tombstone_ratio`] of all slots, the graph is rebuilt
 //!   from the live slots, so recall does not decay under churn.
 //! - `half` (cosine and dot product, 128+ dimensions, CPUs with F16C) is a
@@ -24,15 +24,15 @@
 //!   with the graph.
 //! - `unit` (cosine without a half copy) is the same for a unit-normalised f32 copy
 //!   of the vectors (see `unit.rs`).
-//! - `flat` is always extracted from hnsw_rs's current graph: from `graph` when it is
-//!   loaded, else from the files `graph_source` names (exactly one of the two is
-//!   `Some` in HNSW mode).
+//! - `flat` is always a copy of the current graph: extracted from `graph` when that
+//!   is in memory, else read from a dump (then `flat_source` names it, until the
+//!   next extraction).
 
-use crate::dump::{self, GraphPart, GraphSource, Manifest, ManifestEntry};
+use crate::dump::{self, FlatSource, Manifest, ManifestEntry};
 use crate::error::{Result, VectorError};
 use crate::filter::MetadataFilter;
 use crate::flat::FlatGraph;
-use crate::graph::{Graph, HnswParams};
+use crate::graph::{Graph, HnswParams, Points};
 use crate::half::HalfVectors;
 use crate::kernels;
 use crate::metric::Metric;
@@ -244,11 +244,10 @@ pub struct VectorIndex {
     alive: Vec<bool>,
     by_key: HashMap<String, u32>,
     live: usize,
-    /// hnsw_rs's graph, when in memory.
+    /// The builder's graph, when in memory.
     graph: Option<Graph>,
-    /// hnsw_rs's graph on disk, when `flat` was loaded from a dump and `graph` is not
-    /// loaded yet.
-    graph_source: Option<GraphSource>,
+    /// The dump `flat` was read from, while `flat` is unchanged since.
+    flat_source: Option<FlatSource>,
     /// The searchable copy of the graph; `Some` exactly in HNSW mode.
     flat: Option<FlatGraph>,
     /// Half-precision vectors of the graph's points, walked instead of `data` when
@@ -299,7 +298,7 @@ impl VectorIndex {
             by_key: HashMap::new(),
             live: 0,
             graph: None,
-            graph_source: None,
+            flat_source: None,
             flat: None,
             half: None,
             unit: None,
@@ -337,10 +336,10 @@ impl VectorIndex {
         self.by_key.contains_key(key)
     }
 
-    /// Whether hnsw_rs's own graph is in memory. It is only needed to insert into the
-    /// graph: an index loaded from a dump searches its flat copy and leaves hnsw_rs's
-    /// graph on disk until the first insertion (more than
-    /// [`IndexConfig::max_pending`] new vectors, or a maintenance pass) loads it.
+    /// Whether the builder's graph is in memory. It is only needed to insert into the
+    /// graph: an index loaded from a dump searches its flat copy, and rebuilds the
+    /// builder's graph from it at the first insertion (more than
+    /// [`IndexConfig::max_pending`] new vectors, or a maintenance pass).
     pub fn graph_builder_loaded(&self) -> bool {
         self.graph.is_some()
     }
@@ -355,8 +354,8 @@ impl VectorIndex {
     }
 
     /// An estimate of the heap memory held: vectors, norms, keys, metadata, the key
-    /// map, the flat graph, and hnsw_rs's graph when loaded (which keeps its own copy
-    /// of every vector). Cost: walks all keys and metadata.
+    /// map, the flat graph, and the builder's graph when in memory (its neighbour
+    /// lists; it holds no vectors). Cost: walks all keys and metadata.
     pub fn memory_bytes(&self) -> usize {
         let slots: usize = self
             .slots
@@ -377,7 +376,7 @@ impl VectorIndex {
             + slots
             + map
             + self.pending.capacity() * 4
-            + self.graph.as_ref().map_or(0, |g| g.memory_bytes(self.dim))
+            + self.graph.as_ref().map_or(0, Graph::memory_bytes)
             + self.flat.as_ref().map_or(0, FlatGraph::memory_bytes)
             + self.half.as_ref().map_or(0, HalfVectors::memory_bytes)
             + self.unit.as_ref().map_or(0, UnitVectors::memory_bytes)
@@ -386,18 +385,6 @@ impl VectorIndex {
     fn vector(&self, pid: u32) -> &[f32] {
         let start = pid as usize * self.dim;
         &self.data[start..start + self.dim]
-    }
-
-    /// Appends the vector as handed to the graph (unit-normalised for cosine).
-    fn push_prepared(&self, pid: u32, out: &mut Vec<f32>) {
-        let v = self.vector(pid);
-        match self.metric {
-            Metric::Cosine => {
-                let s = self.inv_norm[pid as usize];
-                out.extend(v.iter().map(|x| x * s));
-            }
-            _ => out.extend_from_slice(v),
-        }
     }
 
     fn push_slot(
@@ -538,12 +525,11 @@ impl VectorIndex {
 
     /// Does due work: builds the graph when the collection reaches the HNSW
     /// threshold, drops it below half the threshold, rebuilds it when tombstones
-    /// exceed the ratio, and inserts pending vectors (loading hnsw_rs's graph from
-    /// its dump first if needed, then extracting a new flat copy). Cost: a graph
-    /// build is about `n * ef_construction * M` distance evaluations (seconds for
-    /// 20k x 384); an extraction is O(points + edges), ~0.25 s per 100k points
-    /// (so a flush of `max_pending` vectors into a 100k graph costs ~0.5 s of hnsw_rs
-    /// insertions plus the extraction).
+    /// exceed the ratio, and inserts pending vectors (rebuilding the builder's graph
+    /// from the flat copy first if it is not in memory, then extracting a new flat
+    /// copy). Cost: a graph build is about `n * ef_construction * 2M` distance
+    /// evaluations on all cores (seconds for 100k x 384); an extraction is O(points
+    /// + edges), tens of milliseconds per 100k points.
     pub fn maintain(&mut self) {
         let c = &self.config;
         match &self.flat {
@@ -572,39 +558,31 @@ impl VectorIndex {
             return;
         }
         if self.graph.is_none() {
-            let loaded = self
-                .graph_source
-                .take()
-                .map(|src| dump::load_graph(&src, self.metric));
-            match loaded {
-                Some(Ok(g)) => self.graph = Some(g),
-                // Missing or damaged files: the flat copy alone cannot grow, so
-                // build a new graph from every live vector (pending ones included).
-                _ => return self.rebuild(true),
+            if let Some(flat) = &self.flat {
+                let points = Points {
+                    data: &self.data,
+                    inv_norm: &self.inv_norm,
+                    dim: self.dim,
+                    metric: self.metric,
+                };
+                self.graph = Some(Graph::from_flat(flat, points, &self.config.hnsw));
             }
         }
         self.insert_into_graph(&pids);
         self.extract();
     }
 
-    /// Inserts `pids` (live, not yet in the graph) into hnsw_rs's graph, in chunks so
-    /// the prepared copies handed to it stay small (hnsw_rs keeps its own copy).
+    /// Inserts `pids` (live, not yet in the graph) into the builder's graph, which
+    /// reads their vectors from the arena.
     fn insert_into_graph(&mut self, pids: &[u32]) {
-        const CHUNK: usize = 4096;
-        let Some(graph) = &self.graph else { return };
-        let mut buf = Vec::with_capacity(CHUNK.min(pids.len()) * self.dim);
-        for chunk in pids.chunks(CHUNK) {
-            buf.clear();
-            for &p in chunk {
-                self.push_prepared(p, &mut buf);
-            }
-            let items: Vec<(&[f32], usize)> = buf
-                .chunks_exact(self.dim)
-                .zip(chunk)
-                .map(|(v, &p)| (v, p as usize))
-                .collect();
-            graph.insert(&items);
-        }
+        let Some(graph) = &mut self.graph else { return };
+        let points = Points {
+            data: &self.data,
+            inv_norm: &self.inv_norm,
+            dim: self.dim,
+            metric: self.metric,
+        };
+        graph.insert(points, pids);
         for &p in pids {
             self.slots[p as usize].in_graph = true;
         }
@@ -614,7 +592,7 @@ impl VectorIndex {
     fn extract(&mut self) {
         if let Some(graph) = &self.graph {
             self.flat = Some(graph.extract(self.slots.len()));
-            self.graph_source = None;
+            self.flat_source = None;
             self.refresh_walk_copies();
         }
     }
@@ -671,7 +649,7 @@ impl VectorIndex {
     fn rebuild(&mut self, with_graph: bool) {
         self.pending.clear();
         self.graph = None;
-        self.graph_source = None;
+        self.flat_source = None;
         self.flat = None;
         self.half = None;
         self.unit = None;
@@ -682,7 +660,7 @@ impl VectorIndex {
             slot.in_graph = false;
         }
         if with_graph {
-            self.graph = Some(Graph::new(self.metric, self.slots.len(), &self.config.hnsw));
+            self.graph = Some(Graph::new(self.slots.len(), &self.config.hnsw));
             let pids: Vec<u32> = (0..self.slots.len() as u32).collect();
             self.insert_into_graph(&pids);
             self.extract();
@@ -949,15 +927,6 @@ impl VectorIndex {
         let Some(flat) = &self.flat else {
             return Ok(false);
         };
-        let part = match (&self.graph, &self.graph_source) {
-            (Some(g), _) => GraphPart::Loaded(g),
-            (None, Some(src)) => GraphPart::OnDisk(src),
-            (None, None) => {
-                return Err(VectorError::Dump(
-                    "HNSW index has neither a graph nor its dump".into(),
-                ))
-            }
-        };
         let entries = self
             .slots
             .iter()
@@ -976,7 +945,7 @@ impl VectorIndex {
             slot_count: self.slots.len(),
             entries,
         };
-        dump::write(dir, part, flat, &manifest)?;
+        dump::write(dir, self.flat_source.as_ref(), flat, &manifest)?;
         Ok(true)
     }
 
@@ -1045,7 +1014,7 @@ impl VectorIndex {
         &mut self,
         manifest: Manifest,
         flat: FlatGraph,
-        source: GraphSource,
+        source: FlatSource,
         records: Vec<IndexRecord>,
     ) -> DumpStatus {
         let n = manifest.slot_count;
@@ -1067,7 +1036,7 @@ impl VectorIndex {
             .map(|e| (e.key, (e.pid, e.version)))
             .collect();
         self.flat = Some(flat);
-        self.graph_source = Some(source);
+        self.flat_source = Some(source);
         let mut reused = 0;
         let mut stale = 0;
         let mut fresh = Vec::new();

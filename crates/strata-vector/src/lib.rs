@@ -7,8 +7,9 @@
 //! - **Metrics** ([`Metric`]): `cosine` (default), `euclidean` (score = minus the
 //!   distance), `dot_product`. Scores are always "higher is better".
 //! - **Search**: exact scan with SIMD kernels below [`DEFAULT_HNSW_THRESHOLD`]
-//!   vectors, an HNSW graph above it: hnsw_rs builds the graph, and searches walk a
-//!   flat copy of its neighbour lists (CSR arrays, a reused visited array, no locks).
+//!   vectors, an HNSW graph above it: our builder inserts on all cores (a lock per
+//!   point), and searches walk a flat copy of its neighbour lists (plain `u32` rows,
+//!   a reused visited array, no locks).
 //!   Updates and deletes are tombstones walked through but never returned; the graph
 //!   is rebuilt when tombstones pass 20% so recall does not decay.
 //! - **Filters** ([`MetadataFilter`]): `eq, ne, gt, gte, lt, lte, in, contains` on
@@ -17,8 +18,8 @@
 //! - **Consistency**: [`VectorIndexes`] observes commits, so a committed write is
 //!   visible to the next search; indexes are built lazily from the store and HNSW
 //!   graphs are dumped to disk stamped with per-record versions, so stale dumps are
-//!   detected and patched or rebuilt. A reopen reads the flat graph only; hnsw_rs's
-//!   graph is loaded when the collection next grows.
+//!   detected and patched or rebuilt. A reopen reads the flat graph only; the
+//!   builder's lists are rebuilt from it when the collection next grows.
 //! - **Time travel**: [`VectorStore::search_as_of`] scans the historical snapshot
 //!   exactly.
 //!

@@ -187,7 +187,7 @@ fn reopen_searches_the_persisted_flat_graph_and_rebuilds_a_stale_one() -> R {
     assert!(index.dump(&path, 5)?);
     assert!(index.graph_builder_loaded());
 
-    // Reopen: the flat graph is used and hnsw_rs's graph is not loaded at all.
+    // Reopen: the flat graph is used and the builder's graph is not rebuilt.
     let (reopened, status) = VectorIndex::load(
         "t",
         dim,
@@ -204,7 +204,7 @@ fn reopen_searches_the_persisted_flat_graph_and_rebuilds_a_stale_one() -> R {
     for q in &queries {
         assert_eq!(index.search(q, 10, None)?, reopened.search(q, 10, None)?);
     }
-    // Dumping it again without loading hnsw_rs's graph rewrites only the manifest.
+    // Dumping it again while the flat graph is unchanged rewrites only the manifest.
     assert!(reopened.dump(&path, 6)?);
     let (again, status) = VectorIndex::load(
         "t",

@@ -12,7 +12,7 @@ use strata_vector::{
 
 type R = Result<(), Box<dyn std::error::Error>>;
 
-/// hnsw_rs is ~50x slower unoptimised (a 2k x 24 build: 10 s debug, 0.19 s release),
+/// Debug builds are slower (the HNSW builder is optimised even in tests, the rest is not),
 /// so debug runs use a quarter of the data; `cargo test --release` runs full size.
 const SCALE: usize = if cfg!(debug_assertions) { 4 } else { 1 };
 
@@ -412,13 +412,9 @@ fn dump_round_trip_and_stale_detection() -> R {
     assert_eq!(rebuilt.len(), n);
     std::fs::write(&flat, pristine)?;
 
-    // A damaged hnsw_rs file is not read at load (searches use the flat graph); it
-    // is detected when the graph must grow, and the graph is rebuilt.
-    let graph = path.join("graph.hnsw.graph");
-    let mut bytes = std::fs::read(&graph)?;
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 0xff;
-    std::fs::write(&graph, bytes)?;
+    // A load reads only the flat graph; the builder's graph is rebuilt from it
+    // when the collection grows past the pending limit, and the grown graph finds
+    // old and new vectors.
     let (mut lazy, status) = VectorIndex::load(
         "t",
         12,
@@ -442,8 +438,8 @@ fn dump_round_trip_and_stale_detection() -> R {
     }
     assert!(lazy.graph_builder_loaded());
     assert_eq!(lazy.len(), n + extra.len());
-    assert_eq!(lazy.tombstones(), 0, "rebuilt from live vectors");
     assert_eq!(lazy.search(&extra[3], 1, None)?[0].key, "x3");
+    assert_eq!(lazy.search(&data[5], 1, None)?[0].key, "k5");
 
     // Small collections never use dumps.
     let (_, status) = VectorIndex::load(

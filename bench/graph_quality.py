@@ -1,4 +1,4 @@
-"""Graph quality: StrataDB's HNSW graph (built by hnsw_rs) against hnswlib's, walked
+"""Graph quality: StrataDB's HNSW graph against hnswlib's, walked
 by one and the same search.
 
 Builds the GloVe collection of the `vector` suite (50k x 50, cosine, M=16,
@@ -59,9 +59,11 @@ def read_strata(coll_dir: Path):
         owner = range(count) if members is None else members.tolist()
         raw.append({int(p): ids[offsets[i]:offsets[i + 1]].tolist() for i, p in enumerate(owner)})
     # Manifest (see crates/strata-vector/src/dump.rs): magic, format, commit version,
-    # metric, dim, slot count, three checksums, entry count, then the entries.
+    # metric, dim, slot count, checksums (three in format 2, one in format 3), entry
+    # count, then the entries.
     m = (coll_dir / "manifest").read_bytes()
-    o = 8 + 4 + 8 + 1 + 4 + 8 + 12
+    (fmt,) = struct.unpack_from("<I", m, 8)
+    o = 8 + 4 + 8 + 1 + 4 + 8 + (12 if fmt == 2 else 4)
     (n_entries,) = struct.unpack_from("<Q", m, o)
     o += 8
     row = np.full(slots, -1, dtype=np.int64)
@@ -170,7 +172,7 @@ def main() -> None:
     index.add_items(data, np.arange(len(data)), num_threads=2)
     index.save_index(str(work / "hnswlib.bin"))
     coll = next((work / "db" / "vector-index").glob("*/*/*"))
-    graphs = {"StrataDB (hnsw_rs)": read_strata(coll), "hnswlib": read_hnswlib(work / "hnswlib.bin")}
+    graphs = {"StrataDB": read_strata(coll), "hnswlib": read_hnswlib(work / "hnswlib.bin")}
     unit = data / np.linalg.norm(data, axis=1, keepdims=True)
     qs = queries / np.linalg.norm(queries, axis=1, keepdims=True)
     for name, (_, layers) in graphs.items():

@@ -22,16 +22,19 @@
 //! Invariants:
 //! - Ids are the owning [`crate::VectorIndex`]'s point ids; the graph never holds a
 //!   vector. [`Points`] hands it the arena for each insertion.
-//! - Layer 0 is one fixed-size row per point id (`[count | ids | distances]`,
+//! - Layer 0 is one fixed-size row per point id (`[header | ids | distances]`,
 //!   `4M + 1` words), in atomics so that threads can share it without `unsafe`; every
-//!   list is sorted by distance to its owner. A point's row and its
-//!   upper-layer lists change only under that point's lock, and are read under it
-//!   (a copy per expansion), so a search never sees a half-written list.
+//!   list is sorted by distance to its owner. The header (count, version, lock bit)
+//!   is a sequence lock in the row's own cache line: writers take the bit, readers
+//!   copy the list without writing and retry if the version moved, so a search never
+//!   uses a half-written list. Upper-layer lists (few points) sit behind a mutex per
+//!   point.
 //! - A point is in the graph once its level is set (`levels[pid] = level + 1`, `0`
 //!   for ids outside the graph); it becomes reachable only when a neighbour's list
 //!   names it, which happens after its own lists on all its layers are written.
-//! - At most one point lock is held at a time, so insertions cannot deadlock; an
-//!   insertion that raises the top level holds `grow` throughout, as hnswlib does.
+//! - At most one row lock or point mutex is held at a time, so insertions cannot
+//!   deadlock; an insertion that raises the top level holds `grow` throughout, as
+//!   hnswlib does.
 //! - Distances (lower is nearer): cosine `1 - cos`, euclidean the squared distance,
 //!   dot product `1 - a·b` (a plain inner-product graph, ip-NSW, like hnswlib's).
 //!
@@ -44,7 +47,10 @@ use crate::metric::Metric;
 use parking_lot::Mutex;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{
+    fence, AtomicU32, AtomicUsize,
+    Ordering::{Acquire, Relaxed, Release},
+};
 
 /// HNSW build and search parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +77,26 @@ impl Default for HnswParams {
 
 /// Levels are capped here (a level above 15 needs about `M^15` points).
 const MAX_LEVEL: usize = 15;
+/// A layer-0 row's header word: entry count (bits 0-9; at most `2M` = 512), version
+/// (bits 10-30, bumped by every write) and a lock bit (31). See [`Graph::read_list`].
+const ROW_COUNT: u32 = (1 << 10) - 1;
+const ROW_VERSION_SHIFT: u32 = 10;
+const ROW_VERSION: u32 = ((1 << 21) - 1) << ROW_VERSION_SHIFT;
+const ROW_LOCKED: u32 = 1 << 31;
+
+/// Waits a little before retrying a row that is being written: spins first, then
+/// yields (a writer preempted while holding a row would otherwise be spun against for
+/// a whole time slice).
+#[inline]
+fn backoff(spins: u32) -> u32 {
+    if spins < 64 {
+        std::hint::spin_loop();
+    } else {
+        std::thread::yield_now();
+    }
+    spins + 1
+}
+
 /// Batches at least this large are inserted by several threads.
 const PARALLEL_BATCH: usize = 256;
 
@@ -351,25 +377,68 @@ impl Graph {
         &self.rows[pid as usize * self.stride..][..self.stride]
     }
 
-    /// Copies the ids of point `pid`'s list on `layer` into `out` (under its lock).
+    /// Copies the ids of point `pid`'s list on `layer` into `out`. Layer 0 is read
+    /// without writing anything (the row's header is a sequence lock: a read that
+    /// overlaps a write sees the version change and retries); upper layers under the
+    /// point's mutex.
     #[inline]
     fn read_list(&self, pid: u32, layer: usize, out: &mut Vec<u32>) {
         out.clear();
-        let node = self.nodes[pid as usize].lock();
-        if layer == 0 {
-            let row = self.row(pid);
-            let n = row[0].load(Relaxed) as usize;
-            out.extend(row[1..=n].iter().map(|w| w.load(Relaxed)));
-        } else if let Some(list) = node.get(layer - 1) {
-            out.extend(list.iter().map(|c| c.id));
+        if layer > 0 {
+            if let Some(list) = self.nodes[pid as usize].lock().get(layer - 1) {
+                out.extend(list.iter().map(|c| c.id));
+            }
+            return;
+        }
+        let row = self.row(pid);
+        let mut spins = 0u32;
+        loop {
+            let head = row[0].load(Acquire);
+            if head & ROW_LOCKED == 0 {
+                let n = (head & ROW_COUNT) as usize;
+                out.extend(row[1..=n].iter().map(|w| w.load(Relaxed)));
+                fence(Acquire);
+                if row[0].load(Relaxed) == head {
+                    return;
+                }
+                out.clear();
+            }
+            spins = backoff(spins);
         }
     }
 
-    /// Point `pid`'s layer-0 list with distances; the caller holds `pid`'s lock (or
-    /// `&self` while no insertion runs).
-    fn row_edges(&self, pid: u32) -> Vec<Cand> {
+    /// Locks point `pid`'s layer-0 row for a write; returns its header as it was.
+    /// Writers hold it for a copy of at most `2M` entries.
+    fn lock_row(&self, pid: u32) -> u32 {
+        let head = &self.row(pid)[0];
+        let mut spins = 0u32;
+        loop {
+            let h = head.load(Relaxed);
+            if h & ROW_LOCKED == 0
+                && head
+                    .compare_exchange_weak(h, h | ROW_LOCKED, Acquire, Relaxed)
+                    .is_ok()
+            {
+                // Readers must see the lock before any of the writes that follow.
+                fence(Release);
+                return h;
+            }
+            spins = backoff(spins);
+        }
+    }
+
+    /// Unlocks a row locked by [`Graph::lock_row`] (which returned `old`), with
+    /// `count` entries and the next version.
+    fn unlock_row(&self, pid: u32, old: u32, count: usize) {
+        let version = (old & ROW_VERSION).wrapping_add(1 << ROW_VERSION_SHIFT) & ROW_VERSION;
+        self.row(pid)[0].store(version | count as u32, Release);
+    }
+
+    /// Point `pid`'s layer-0 list with distances, given its header (the caller holds
+    /// the row's lock, or `&self` while no insertion runs).
+    fn row_edges(&self, pid: u32, head: u32) -> Vec<Cand> {
         let row = self.row(pid);
-        let n = row[0].load(Relaxed) as usize;
+        let n = (head & ROW_COUNT) as usize;
         (0..n)
             .map(|i| Cand {
                 id: row[1 + i].load(Relaxed),
@@ -378,15 +447,24 @@ impl Graph {
             .collect()
     }
 
-    /// Writes `pid`'s layer-0 row; the caller holds `pid`'s lock (or `&mut self`).
+    /// Writes `pid`'s layer-0 entries (the caller holds the row's lock); returns how
+    /// many were written.
     #[inline]
-    fn write_row(&self, pid: u32, list: &[Cand]) {
+    fn write_entries(&self, pid: u32, list: &[Cand]) -> usize {
         let row = self.row(pid);
-        for (i, c) in list.iter().take(self.m0).enumerate() {
+        let n = list.len().min(self.m0);
+        for (i, c) in list[..n].iter().enumerate() {
             row[1 + i].store(c.id, Relaxed);
             row[1 + self.m0 + i].store(c.d.to_bits(), Relaxed);
         }
-        row[0].store(list.len().min(self.m0) as u32, Relaxed);
+        n
+    }
+
+    /// Replaces `pid`'s layer-0 list.
+    fn write_row(&self, pid: u32, list: &[Cand]) {
+        let old = self.lock_row(pid);
+        let n = self.write_entries(pid, list);
+        self.unlock_row(pid, old, n);
     }
 
     fn insert_one(&self, points: Points<'_>, q: u32, s: &mut Scratch) {
@@ -437,14 +515,11 @@ impl Graph {
                 (d_ep, ep) = (best.d, best.id);
             }
         }
-        {
-            let mut node = self.nodes[q as usize].lock();
-            for (layer, list) in &chosen {
-                if *layer == 0 {
-                    self.write_row(q, list);
-                } else {
-                    node[layer - 1].clone_from(list);
-                }
+        for (layer, list) in &chosen {
+            if *layer == 0 {
+                self.write_row(q, list);
+            } else {
+                self.nodes[q as usize].lock()[layer - 1].clone_from(list);
             }
         }
         for (layer, list) in &chosen {
@@ -462,21 +537,20 @@ impl Graph {
     /// a list longer than `limit` drops its farthest entry. Cost: O(limit), no
     /// distance evaluation.
     fn link(&self, n: u32, q: u32, d: f32, layer: usize, limit: usize) {
-        let mut node = self.nodes[n as usize].lock();
         let new = Cand { d, id: q };
         if layer == 0 {
-            let mut list = self.row_edges(n);
-            if list.iter().any(|c| c.id == q) {
-                return;
-            }
+            let old = self.lock_row(n);
+            let mut list = self.row_edges(n, old);
+            let count = list.len();
             let at = list.partition_point(|c| *c < new);
-            if at >= limit {
-                return;
+            if at >= limit || list.iter().any(|c| c.id == q) {
+                return self.unlock_row(n, old, count);
             }
             list.insert(at, new);
             list.truncate(limit);
-            self.write_row(n, &list);
-        } else if let Some(list) = node.get_mut(layer - 1) {
+            let count = self.write_entries(n, &list);
+            self.unlock_row(n, old, count);
+        } else if let Some(list) = self.nodes[n as usize].lock().get_mut(layer - 1) {
             if list.iter().any(|c| c.id == q) {
                 return;
             }
@@ -513,6 +587,13 @@ impl Graph {
             let bound = s.results.peek().map_or(f32::INFINITY, |w| w.d);
             if c.d > bound && s.results.len() >= ef {
                 break;
+            }
+            // The next candidate to expand is most likely the current best: start
+            // loading its row while this one is scored.
+            if layer == 0 {
+                if let Some(next) = s.candidates.peek() {
+                    kernels::prefetch(self.row(next.0.id));
+                }
             }
             self.read_list(c.id, layer, &mut list);
             fresh.clear();
@@ -555,7 +636,9 @@ impl Graph {
             let pid = pid as u32;
             let mut lists = Vec::with_capacity(usize::from(l));
             let node = self.nodes[pid as usize].lock();
-            lists.push(self.row_edges(pid).iter().map(|c| c.id).collect());
+            let mut row = Vec::new();
+            self.read_list(pid, 0, &mut row);
+            lists.push(row);
             lists.extend(node.iter().map(|l| l.iter().map(|c| c.id).collect()));
             points.push((pid, lists));
         }

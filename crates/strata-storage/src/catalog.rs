@@ -356,10 +356,12 @@ pub(crate) fn change_prefix(branch: BranchId) -> Vec<u8> {
 /// Meta key of the key layout version.
 pub(crate) const LAYOUT_KEY: &[u8] = b"layout";
 
-/// The key layout this build writes and reads. Layout 1 (development builds before
+/// The key layout this build writes. Layout 1 (development builds before
 /// 2026-12-02) wrote branch ids as 8 bytes, the default space by name and the change
-/// log in `meta`; it is refused at open with a clear error.
-pub(crate) const KEY_LAYOUT: u8 = 2;
+/// log in `meta`; it is refused at open with a clear error. Layout 3 (2026-12-04)
+/// added inline history and history chunks (`record.rs`); a layout-2 database is read
+/// as it is and marked layout 3 at open.
+pub(crate) const KEY_LAYOUT: u8 = 3;
 
 fn obj(fields: &[(&str, Value)]) -> Vec<u8> {
     let m: IndexMap<String, Value> = fields

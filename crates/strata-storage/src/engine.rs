@@ -1129,7 +1129,7 @@ impl Database {
                 let rec = if rec.version <= *limit {
                     Some(rec)
                 } else {
-                    self.versioned_lookup(&k, *limit, None)?
+                    self.versioned_lookup(&k, &v, *limit, None)?
                 };
                 if rec.is_none() && hides {
                     // As in `scan_visible_at`: not visible, and hides the ancestors'.
@@ -1155,19 +1155,38 @@ impl Database {
     pub(crate) fn versioned_lookup(
         &self,
         latest_key: &[u8],
+        latest: &[u8],
         limit: CommitVersion,
         max_ts: Option<Timestamp>,
     ) -> Result<Option<Record>> {
+        // The first version at or below `limit` (and `max_ts`) answers, newest first:
+        // the latest record's inline entries, then history.
+        let answer = |version: CommitVersion, body: &[u8]| -> Result<Option<Option<Record>>> {
+            if version > limit {
+                return Ok(None);
+            }
+            let rec = record::decode_history(version, body)?;
+            Ok(match max_ts {
+                Some(ts) if rec.timestamp > ts => None,
+                _ => Some(Some(rec).filter(|r| r.still_newest_at(limit, max_ts))),
+            })
+        };
+        for e in record::inline_entries(latest)? {
+            let (version, body) = e?;
+            if let Some(found) = answer(version, body)? {
+                return Ok(found);
+            }
+        }
         let start = keys::history_key(latest_key, limit);
         let end = keys::history_key(latest_key, CommitVersion(0));
         for kv in self.inner.data.range(start..=end) {
             let (k, v) = kv.into_inner()?;
-            let (_, version) = keys::split_history_key(&k)
+            let (_, key_version) = keys::split_history_key(&k)
                 .ok_or_else(|| StorageError::corrupt("history key", "too short"))?;
-            let rec = record::decode_history(version, &v)?;
-            match max_ts {
-                Some(ts) if rec.timestamp > ts => continue,
-                _ => return Ok(Some(rec).filter(|r| r.still_newest_at(limit, max_ts))),
+            for (version, body) in record::history_entries(key_version, &v)? {
+                if let Some(found) = answer(version, body)? {
+                    return Ok(found);
+                }
             }
         }
         Ok(None)
@@ -1220,7 +1239,7 @@ impl Database {
                     return Ok(Some(Visible::Latest(v)));
                 }
             }
-            let older = self.versioned_lookup(&lk, limit, max_ts)?;
+            let older = self.versioned_lookup(&lk, &v, limit, max_ts)?;
             if record::latest_without_history(&v) {
                 // Only versions kept for forks are in history: one answers if it is
                 // still the newest at this point; otherwise the version that would
@@ -1313,11 +1332,18 @@ impl Database {
                     // Such a key keeps no history: its newest version at this point
                     // is all there is (a version kept for a fork, if not the latest).
                     if !visible {
-                        if let Some(rec) = self.versioned_lookup(&lk, limit, None)? {
+                        if let Some(rec) = self.versioned_lookup(&lk, &v, limit, None)? {
                             out.push(rec);
                         }
                     }
                     return Ok(out);
+                }
+                // The inline entries are the newest superseded versions.
+                for e in record::inline_entries(&v)? {
+                    let (ver, body) = e?;
+                    if ver <= below {
+                        out.push(record::decode_history(ver, body)?);
+                    }
                 }
             } else {
                 continue;
@@ -1329,9 +1355,13 @@ impl Database {
             let end = keys::history_key(&lk, CommitVersion(0));
             for kv in self.inner.data.range(start..=end) {
                 let (k, v) = kv.into_inner()?;
-                let (_, ver) = keys::split_history_key(&k)
+                let (_, key_version) = keys::split_history_key(&k)
                     .ok_or_else(|| StorageError::corrupt("history key", "too short"))?;
-                out.push(record::decode_history(ver, &v)?);
+                for (ver, body) in record::history_entries(key_version, &v)? {
+                    if ver <= below {
+                        out.push(record::decode_history(ver, body)?);
+                    }
+                }
             }
         }
         Ok(out)
@@ -1376,7 +1406,7 @@ impl Database {
                 let rec = if rec.version <= lim {
                     Some(rec)
                 } else {
-                    self.versioned_lookup(&k, lim, None)?
+                    self.versioned_lookup(&k, &v, lim, None)?
                 };
                 if let Some(rec) = rec.filter(|r| r.value.is_some()) {
                     let (user, _) = keys::unescape(&k, scope_len)
@@ -1397,7 +1427,7 @@ impl Database {
                 let rec = if rec.version <= *lim {
                     Some(rec)
                 } else {
-                    self.versioned_lookup(&k, *lim, None)?
+                    self.versioned_lookup(&k, &v, *lim, None)?
                 };
                 if rec.is_some() || hides {
                     let (user, _) = keys::unescape(&k, scope_len)
@@ -1442,12 +1472,28 @@ impl Database {
                 let (k, v) = kv.into_inner()?;
                 let rec = record::decode_latest(&v)?;
                 let answers = rec.version <= *lim && rec.timestamp <= ts;
+                // Or one of its inline entries (ordinary versions, newest first).
+                let mut rec = Some(rec);
+                if !answers {
+                    rec = None;
+                    for e in record::inline_entries(&v)? {
+                        let (ver, body) = e?;
+                        if ver <= *lim {
+                            let older = record::decode_history(ver, body)?;
+                            if older.timestamp <= ts {
+                                rec = Some(older);
+                                break;
+                            }
+                        }
+                    }
+                }
+                let answers = rec.is_some();
                 if !answers && !record::latest_without_history(&v) {
                     continue; // history answers below
                 }
                 let (user, _) = keys::unescape(&k, scope_len)
                     .ok_or_else(|| StorageError::corrupt("latest key", "undecodable"))?;
-                if answers {
+                if let Some(rec) = rec {
                     answered.insert(k.to_vec());
                     merged.insert(user, rec);
                 } else {
@@ -1459,25 +1505,27 @@ impl Database {
             let mut current: Option<Vec<u8>> = None;
             for kv in self.inner.data.prefix(&p) {
                 let (k, v) = kv.into_inner()?;
-                let (lk, ver) = keys::split_history_key(&k)
+                let (lk, key_version) = keys::split_history_key(&k)
                     .ok_or_else(|| StorageError::corrupt("history key", "too short"))?;
-                if current.as_deref() == Some(lk) || answered.contains(lk) {
-                    continue; // already picked this key's visible version
+                for (ver, body) in record::history_entries(key_version, &v)? {
+                    if current.as_deref() == Some(lk) || answered.contains(lk) {
+                        break; // already picked this key's visible version
+                    }
+                    if ver > *lim {
+                        continue;
+                    }
+                    let rec = record::decode_history(ver, body)?;
+                    if rec.timestamp > ts {
+                        continue;
+                    }
+                    current = Some(lk.to_vec());
+                    if !rec.still_newest_at(*lim, Some(ts)) {
+                        break; // the version that answers was discarded
+                    }
+                    let (user, _) = keys::unescape(lk, scope_len)
+                        .ok_or_else(|| StorageError::corrupt("history key", "undecodable"))?;
+                    merged.insert(user, rec);
                 }
-                if ver > *lim {
-                    continue;
-                }
-                let rec = record::decode_history(ver, &v)?;
-                if rec.timestamp > ts {
-                    continue;
-                }
-                current = Some(lk.to_vec());
-                if !rec.still_newest_at(*lim, Some(ts)) {
-                    continue; // the version that answers was discarded
-                }
-                let (user, _) = keys::unescape(lk, scope_len)
-                    .ok_or_else(|| StorageError::corrupt("history key", "undecodable"))?;
-                merged.insert(user, rec);
             }
         }
         Ok(merged
@@ -1551,6 +1599,8 @@ impl Database {
         let filter = inner.key_filter.for_commit();
         // Records are encoded here, then copied into fjall's own buffers.
         let mut scratch: Vec<u8> = Vec::with_capacity(256);
+        // Inline history entries of the record being written (see `record`).
+        let mut inline: Vec<u8> = Vec::new();
         // (key, record, created, cache when absent)
         let mut written: Vec<(fjall::Slice, fjall::Slice, bool, bool)> =
             Vec::with_capacity(writes.len());
@@ -1564,6 +1614,8 @@ impl Database {
         } in writes
         {
             let fresh = kind == WriteKind::New;
+            // Whether the new latest record carries `inline` (set below).
+            let mut carry = false;
             // One lookup serves conflict detection (first committer wins), the
             // live-key count and the move of the superseded version into history;
             // only keys never written on this branch fall through to its fork
@@ -1602,10 +1654,16 @@ impl Database {
                         .newest_fork_of(w.scope.branch)
                         .is_some_and(|f| f >= ver);
                     if forked_since || !record::latest_without_history(&own) {
+                        // An ordinary version's inline entries (if it has any) go to
+                        // history first, as a chunk of their own.
+                        let split = record::split_latest(&own)?;
+                        if let Some((oldest, chunk)) = record::inline_chunk(&split)? {
+                            batch.insert(&inner.data, keys::history_key(&lk, oldest), chunk);
+                        }
                         batch.insert(
                             &inner.data,
                             keys::history_key(&lk, ver),
-                            record::kept_history(&own, version, ts),
+                            record::kept_history(&own, version, ts)?,
                         );
                     }
                     record::latest_counts_as_live(&own)
@@ -1616,12 +1674,25 @@ impl Database {
                         return Err(conflict(&w, ver, snap));
                     }
                     // The newest version lives only in `latest`; once superseded it
-                    // moves to history, in this same atomic batch.
-                    batch.insert(
-                        &inner.data,
-                        keys::history_key(&lk, ver),
-                        record::history_part(&own),
-                    );
+                    // rides along in the new latest record (inline history) or, when
+                    // that is full, moves to history with the inline entries, in this
+                    // same atomic batch (see `record`'s module docs).
+                    let old = record::split_latest(&own)?;
+                    if old.inline_count + 2 <= record::INLINE_MAX_VERSIONS
+                        && old.entries_len() <= record::INLINE_MAX_BYTES
+                    {
+                        inline.clear();
+                        old.entries_into(&mut inline);
+                        carry = true;
+                    } else if old.inline_count == 0 {
+                        batch.insert(&inner.data, keys::history_key(&lk, ver), &old.body[..]);
+                    } else {
+                        batch.insert(
+                            &inner.data,
+                            keys::history_key(&lk, old.oldest_version()?),
+                            record::encode_chunk(&old),
+                        );
+                    }
                     record::latest_counts_as_live(&own)
                 }
                 None if has_parent(w.scope.branch) && !fresh => self
@@ -1649,7 +1720,17 @@ impl Database {
             }
             let lk = fjall::Slice::from(lk);
             scratch.clear();
-            record::encode_latest_into(&mut scratch, version, ts, w.value.as_ref(), no_history);
+            if carry {
+                record::encode_latest_inline_into(
+                    &mut scratch,
+                    version,
+                    ts,
+                    w.value.as_ref(),
+                    &inline,
+                );
+            } else {
+                record::encode_latest_into(&mut scratch, version, ts, w.value.as_ref(), no_history);
+            }
             let rec = fjall::Slice::from(&scratch[..]);
             batch.insert(&inner.latest, lk.clone(), rec.clone());
             written.push((lk, rec, is_new, !fresh));
@@ -1791,8 +1872,15 @@ fn check_layout(meta: &Keyspace) -> Result<()> {
     if found == catalog::KEY_LAYOUT {
         return Ok(());
     }
+    if found == 2 {
+        // Layout 3 only adds record encodings (inline history, chunks) that this
+        // build reads next to layout 2's; the record says so to older builds, which
+        // refuse it instead of misreading new records.
+        meta.insert(catalog::LAYOUT_KEY, [catalog::KEY_LAYOUT])?;
+        return Ok(());
+    }
     Err(StorageError::NotAllowed(format!(
-        "this database uses key layout {found}; this build reads layout {} only \
+        "this database uses key layout {found}; this build reads layouts 2 and {} \
          (layout 1 was written by development builds before 2026-12-02: export its \
          branches as bundles with the build that wrote it and import them here)",
         catalog::KEY_LAYOUT

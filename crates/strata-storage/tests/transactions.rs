@@ -433,7 +433,7 @@ fn a_database_in_another_key_layout_is_refused_clearly() {
             .expect("meta");
         assert_eq!(
             meta.get("layout").expect("get").as_deref(),
-            Some(&[2u8][..])
+            Some(&[3u8][..])
         );
         meta.remove("layout").expect("remove");
         raw.persist(fjall::PersistMode::SyncAll).expect("persist");

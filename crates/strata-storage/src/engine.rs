@@ -1161,19 +1161,18 @@ impl Database {
     ) -> Result<Option<Record>> {
         // The first version at or below `limit` (and `max_ts`) answers, newest first:
         // the latest record's inline entries, then history.
-        let answer = |version: CommitVersion, body: &[u8]| -> Result<Option<Option<Record>>> {
-            if version > limit {
+        let answer = |stored: record::Stored<'_>| -> Result<Option<Option<Record>>> {
+            if stored.version() > limit {
                 return Ok(None);
             }
-            let rec = record::decode_history(version, body)?;
+            let rec = stored.record()?;
             Ok(match max_ts {
                 Some(ts) if rec.timestamp > ts => None,
                 _ => Some(Some(rec).filter(|r| r.still_newest_at(limit, max_ts))),
             })
         };
         for e in record::inline_entries(latest)? {
-            let (version, body) = e?;
-            if let Some(found) = answer(version, body)? {
+            if let Some(found) = answer(e?)? {
                 return Ok(found);
             }
         }
@@ -1183,8 +1182,8 @@ impl Database {
             let (k, v) = kv.into_inner()?;
             let (_, key_version) = keys::split_history_key(&k)
                 .ok_or_else(|| StorageError::corrupt("history key", "too short"))?;
-            for (version, body) in record::history_entries(key_version, &v)? {
-                if let Some(found) = answer(version, body)? {
+            for stored in record::history_entries(key_version, &v)? {
+                if let Some(found) = answer(stored)? {
                     return Ok(found);
                 }
             }
@@ -1340,9 +1339,9 @@ impl Database {
                 }
                 // The inline entries are the newest superseded versions.
                 for e in record::inline_entries(&v)? {
-                    let (ver, body) = e?;
-                    if ver <= below {
-                        out.push(record::decode_history(ver, body)?);
+                    let e = e?;
+                    if e.version() <= below {
+                        out.push(e.record()?);
                     }
                 }
             } else {
@@ -1357,9 +1356,9 @@ impl Database {
                 let (k, v) = kv.into_inner()?;
                 let (_, key_version) = keys::split_history_key(&k)
                     .ok_or_else(|| StorageError::corrupt("history key", "too short"))?;
-                for (ver, body) in record::history_entries(key_version, &v)? {
-                    if ver <= below {
-                        out.push(record::decode_history(ver, body)?);
+                for stored in record::history_entries(key_version, &v)? {
+                    if stored.version() <= below {
+                        out.push(stored.record()?);
                     }
                 }
             }
@@ -1477,9 +1476,9 @@ impl Database {
                 if !answers {
                     rec = None;
                     for e in record::inline_entries(&v)? {
-                        let (ver, body) = e?;
-                        if ver <= *lim {
-                            let older = record::decode_history(ver, body)?;
+                        let e = e?;
+                        if e.version() <= *lim {
+                            let older = e.record()?;
                             if older.timestamp <= ts {
                                 rec = Some(older);
                                 break;
@@ -1507,14 +1506,14 @@ impl Database {
                 let (k, v) = kv.into_inner()?;
                 let (lk, key_version) = keys::split_history_key(&k)
                     .ok_or_else(|| StorageError::corrupt("history key", "too short"))?;
-                for (ver, body) in record::history_entries(key_version, &v)? {
+                for stored in record::history_entries(key_version, &v)? {
                     if current.as_deref() == Some(lk) || answered.contains(lk) {
                         break; // already picked this key's visible version
                     }
-                    if ver > *lim {
+                    if stored.version() > *lim {
                         continue;
                     }
-                    let rec = record::decode_history(ver, body)?;
+                    let rec = stored.record()?;
                     if rec.timestamp > ts {
                         continue;
                     }
@@ -1657,7 +1656,7 @@ impl Database {
                         // An ordinary version's inline entries (if it has any) go to
                         // history first, as a chunk of their own.
                         let split = record::split_latest(&own)?;
-                        if let Some((oldest, chunk)) = record::inline_chunk(&split)? {
+                        if let Some((oldest, chunk)) = split.inline_chunk()? {
                             batch.insert(&inner.data, keys::history_key(&lk, oldest), chunk);
                         }
                         batch.insert(
@@ -1682,16 +1681,11 @@ impl Database {
                         && old.entries_len() <= record::INLINE_MAX_BYTES
                     {
                         inline.clear();
-                        old.entries_into(&mut inline);
+                        old.entries_into(&mut inline, version, ts);
                         carry = true;
-                    } else if old.inline_count == 0 {
-                        batch.insert(&inner.data, keys::history_key(&lk, ver), &old.body[..]);
                     } else {
-                        batch.insert(
-                            &inner.data,
-                            keys::history_key(&lk, old.oldest_version()?),
-                            record::encode_chunk(&old),
-                        );
+                        let (at, value) = old.to_history(version, ts)?;
+                        batch.insert(&inner.data, keys::history_key(&lk, at), value);
                     }
                     record::latest_counts_as_live(&own)
                 }

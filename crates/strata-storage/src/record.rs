@@ -21,14 +21,19 @@
 //! keyspace cost one more memtable insert per overwrite, about half of a small
 //! overwrite's time. So a latest record may carry its key's most recent superseded
 //! versions itself: bit 3 of its `flags` announces `inline length u32 BE | entries`
-//! between the timestamp and the value, where an entry is `version u64 BE | length
-//! u32 BE | history record` (the exact bytes the version would have in history),
-//! newest first. At most [`INLINE_MAX_VERSIONS`] - 1 entries and
-//! [`INLINE_MAX_BYTES`] bytes ride along; the overwrite that would pass either moves
-//! the superseded version and all inline entries into history as one *chunk*: a
-//! history value that starts with [`CHUNK`] followed by entries (newest first), under
-//! the history key of its oldest version, so "newest version <= V" still starts at
-//! `latest key | !V` (the first key there is the chunk or record that holds it).
+//! between the timestamp and the value. An entry is `version delta varint | timestamp
+//! delta varint | flags u8 (bit 0: tombstone) | value length varint | value`, newest
+//! first, each delta taken from the version before it in the list (the first from the
+//! record that carries them), so an entry of a small value takes about ten bytes and
+//! a record that supersedes this one carries these entries as they are. At most
+//! [`INLINE_MAX_VERSIONS`] - 1 entries and [`INLINE_MAX_BYTES`] bytes ride along; the
+//! overwrite that would pass either moves the superseded version and all inline
+//! entries into history as one *chunk*: a history value `CHUNK | base version u64 BE
+//! | base timestamp u64 BE | entries` (the base being the record that superseded the
+//! newest entry), under the history key of its oldest version, so "newest version <=
+//! V" still starts at `latest key | !V` (the first key there is the chunk or record
+//! that holds it). A superseded record with no inline entries that is over the budget
+//! goes to history as a plain record, as in layout 2.
 //! Keys written without history never carry inline entries.
 
 use crate::error::{Result, StorageError};
@@ -210,8 +215,8 @@ pub(crate) fn kept_history(
     successor: CommitVersion,
     successor_ts: Timestamp,
 ) -> Result<Vec<u8>> {
-    let own = split_latest(latest)?;
-    let part: &[u8] = &own.body;
+    let own = split_latest(latest)?.plain_record();
+    let part: &[u8] = &own;
     let mut out = Vec::with_capacity(part.len() + 16);
     out.extend_from_slice(part.get(..9).unwrap_or_default());
     let uncounted = if latest_without_history(latest) {
@@ -235,168 +240,269 @@ pub(crate) fn decode_latest(b: &[u8]) -> Result<Record> {
     Ok(rec)
 }
 
-/// A latest record taken apart for the commit that supersedes it: its own history
-/// record (what the version is stored as in history) and its inline entries.
+/// A latest record taken apart for the commit that supersedes it.
 pub(crate) struct Superseded<'a> {
-    /// The record's version.
+    /// The record's version and timestamp.
     pub version: CommitVersion,
-    /// `flags | timestamp | value`, the inline flag cleared.
-    pub body: std::borrow::Cow<'a, [u8]>,
-    /// The inline entries (`version | length | record`, newest first); may be empty.
-    pub inline: &'a [u8],
+    timestamp: Timestamp,
+    /// Whether it is a tombstone.
+    tombstone: bool,
+    /// Its value's encoding (empty for a tombstone).
+    value: &'a [u8],
+    /// The whole record without its version, when it has no inline entries: exactly
+    /// what it is stored as in history.
+    plain: Option<&'a [u8]>,
+    /// Its inline entries (relative to it, newest first); may be empty.
+    inline: &'a [u8],
     /// How many entries `inline` holds.
     pub inline_count: usize,
 }
 
 impl Superseded<'_> {
-    /// Appends this version as an entry, followed by the older inline entries: the
-    /// inline block of the record that supersedes it, or a chunk's entries.
-    pub(crate) fn entries_into(&self, out: &mut Vec<u8>) {
-        push_entry(out, self.version, &self.body);
+    /// Appends this version as an entry relative to the record that supersedes it
+    /// (`by`, `by_ts`), followed by its own inline entries (which are relative to it,
+    /// so they are copied as they are): the inline block of the new record, or a
+    /// chunk's entries.
+    pub(crate) fn entries_into(&self, out: &mut Vec<u8>, by: CommitVersion, by_ts: Timestamp) {
+        push_varint(out, by.0.saturating_sub(self.version.0));
+        push_varint(out, by_ts.saturating_sub(self.timestamp));
+        out.push(u8::from(self.tombstone) * TOMBSTONE);
+        push_varint(out, self.value.len() as u64);
+        out.extend_from_slice(self.value);
         out.extend_from_slice(self.inline);
     }
 
-    /// The oldest version among this one and its inline entries.
-    pub(crate) fn oldest_version(&self) -> Result<CommitVersion> {
-        let mut oldest = self.version;
-        for e in Entries(self.inline) {
-            oldest = e?.0;
-        }
-        Ok(oldest)
-    }
-
-    /// Bytes this version and its inline entries take as entries.
+    /// An upper bound of the bytes [`Superseded::entries_into`] appends.
     pub(crate) fn entries_len(&self) -> usize {
-        12 + self.body.len() + self.inline.len()
+        31 + self.value.len() + self.inline.len()
+    }
+
+    /// The history value and version to store this version and its inline entries
+    /// under, when they leave the latest record (superseded by `by` at `by_ts`): the
+    /// plain record when there are no inline entries, else a chunk under the oldest.
+    pub(crate) fn to_history(
+        &self,
+        by: CommitVersion,
+        by_ts: Timestamp,
+    ) -> Result<(CommitVersion, Vec<u8>)> {
+        if let Some(plain) = self.plain {
+            return Ok((self.version, plain.to_vec()));
+        }
+        let mut out = Vec::with_capacity(17 + self.entries_len());
+        out.push(CHUNK);
+        out.extend_from_slice(&by.0.to_be_bytes());
+        out.extend_from_slice(&by_ts.to_be_bytes());
+        self.entries_into(&mut out, by, by_ts);
+        let oldest = decode_entries(by, by_ts, &out[17..])
+            .last()
+            .transpose()?
+            .map_or(self.version, |e| e.version());
+        Ok((oldest, out))
+    }
+
+    /// Its inline entries alone as a chunk, with the version to store it under (the
+    /// oldest); `None` if there are none.
+    pub(crate) fn inline_chunk(&self) -> Result<Option<(CommitVersion, Vec<u8>)>> {
+        let Some(oldest) = decode_entries(self.version, self.timestamp, self.inline)
+            .last()
+            .transpose()?
+        else {
+            return Ok(None);
+        };
+        let mut out = Vec::with_capacity(17 + self.inline.len());
+        out.push(CHUNK);
+        out.extend_from_slice(&self.version.0.to_be_bytes());
+        out.extend_from_slice(&self.timestamp.to_be_bytes());
+        out.extend_from_slice(self.inline);
+        Ok(Some((oldest.version(), out)))
+    }
+
+    /// The record as a plain history record (`flags | timestamp | value`).
+    pub(crate) fn plain_record(&self) -> Vec<u8> {
+        if let Some(plain) = self.plain {
+            return plain.to_vec();
+        }
+        let mut out = Vec::with_capacity(9 + self.value.len());
+        out.push(u8::from(self.tombstone) * TOMBSTONE);
+        out.extend_from_slice(&self.timestamp.to_be_bytes());
+        out.extend_from_slice(self.value);
+        out
     }
 }
 
-fn push_entry(out: &mut Vec<u8>, version: CommitVersion, body: &[u8]) {
-    out.extend_from_slice(&version.0.to_be_bytes());
-    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    out.extend_from_slice(body);
+fn push_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
 }
 
-/// Takes a latest record apart (see [`Superseded`]). Cost: a copy of the record
-/// when it carries inline entries, none otherwise.
+fn read_varint(b: &[u8], at: &mut usize) -> Result<u64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = *b
+            .get(*at)
+            .ok_or_else(|| StorageError::corrupt("history entry", "truncated"))?;
+        *at += 1;
+        v |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Ok(v);
+        }
+    }
+    Err(StorageError::corrupt("history entry", "varint too long"))
+}
+
+/// Takes a latest record apart (see [`Superseded`]). Cost: a parse of its inline
+/// entries' headers; nothing is copied.
 pub(crate) fn split_latest(latest: &[u8]) -> Result<Superseded<'_>> {
     let version = latest_version(latest)?;
-    let part = latest.get(8..).unwrap_or_default();
-    let flags = *part
-        .first()
+    let timestamp = latest_timestamp(latest)?;
+    let flags = *latest
+        .get(8)
         .ok_or_else(|| StorageError::corrupt("record", "truncated"))?;
+    let tombstone = flags & TOMBSTONE != 0;
     if flags & INLINE == 0 {
         return Ok(Superseded {
             version,
-            body: std::borrow::Cow::Borrowed(part),
+            timestamp,
+            tombstone,
+            value: latest.get(17..).unwrap_or_default(),
+            plain: latest.get(8..),
             inline: &[],
             inline_count: 0,
         });
     }
-    let len = read_u32(part, 9)? as usize;
-    let inline = part
-        .get(13..13 + len)
+    let len = read_u32(latest, 17)? as usize;
+    let inline = latest
+        .get(21..21 + len)
         .ok_or_else(|| StorageError::corrupt("record", "truncated inline history"))?;
-    let mut body = Vec::with_capacity(part.len() - 4 - len);
-    body.push(flags & !INLINE);
-    body.extend_from_slice(&part[1..9]);
-    body.extend_from_slice(&part[13 + len..]);
     let mut inline_count = 0;
-    for e in Entries(inline) {
+    for e in decode_entries(version, timestamp, inline) {
         e?;
         inline_count += 1;
     }
     Ok(Superseded {
         version,
-        body: std::borrow::Cow::Owned(body),
+        timestamp,
+        tombstone,
+        value: latest.get(21 + len..).unwrap_or_default(),
+        plain: None,
         inline,
         inline_count,
     })
 }
 
-/// A history value holding `s` and its inline entries (newest first), to be stored
-/// under the history key of [`Superseded::oldest_version`].
-pub(crate) fn encode_chunk(s: &Superseded<'_>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1 + s.entries_len());
-    out.push(CHUNK);
-    s.entries_into(&mut out);
-    out
+/// One stored version found in history or in a latest record's inline entries.
+pub(crate) enum Stored<'a> {
+    /// A plain history record (`flags | timestamp | value`) under its version.
+    Record(CommitVersion, &'a [u8]),
+    /// An entry of an inline block or a chunk, decoded but for its value.
+    Entry {
+        version: CommitVersion,
+        timestamp: Timestamp,
+        /// The value's encoding; `None` for a tombstone.
+        value: Option<&'a [u8]>,
+    },
 }
 
-/// The inline entries of `s` alone as a chunk, with the version to store it under
-/// (its oldest); `None` if there are none.
-pub(crate) fn inline_chunk(s: &Superseded<'_>) -> Result<Option<(CommitVersion, Vec<u8>)>> {
-    let mut oldest = None;
-    for e in Entries(s.inline) {
-        oldest = Some(e?.0);
+impl Stored<'_> {
+    /// The version this is.
+    pub(crate) fn version(&self) -> CommitVersion {
+        match self {
+            Stored::Record(v, _) | Stored::Entry { version: v, .. } => *v,
+        }
     }
-    Ok(oldest.map(|v| {
-        let mut out = Vec::with_capacity(1 + s.inline.len());
-        out.push(CHUNK);
-        out.extend_from_slice(s.inline);
-        (v, out)
-    }))
+
+    /// Decodes it (the value included).
+    pub(crate) fn record(&self) -> Result<Record> {
+        match self {
+            Stored::Record(v, b) => decode_history(*v, b),
+            Stored::Entry {
+                version,
+                timestamp,
+                value,
+            } => Ok(Record {
+                version: *version,
+                timestamp: *timestamp,
+                value: value.map(Value::decode).transpose()?,
+                no_history: false,
+                successor: None,
+            }),
+        }
+    }
 }
 
-/// Iterates over entries `version u64 | length u32 | record`.
-struct Entries<'a>(&'a [u8]);
-
-impl<'a> Iterator for Entries<'a> {
-    type Item = Result<(CommitVersion, &'a [u8])>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.0.is_empty() {
+/// Decodes entries `version delta varint | timestamp delta varint | flags u8 | length
+/// varint | value`, each relative to the one before it (the first to `base`).
+fn decode_entries(
+    base: CommitVersion,
+    base_ts: Timestamp,
+    b: &[u8],
+) -> impl Iterator<Item = Result<Stored<'_>>> {
+    let mut at = 0usize;
+    let (mut version, mut ts) = (base.0, base_ts);
+    let mut failed = false;
+    std::iter::from_fn(move || {
+        if failed || at >= b.len() {
             return None;
         }
-        let b = self.0;
         let item = (|| {
-            let version = CommitVersion(read_u64(b, 0)?);
-            let len = read_u32(b, 8)? as usize;
-            let body = b
-                .get(12..12 + len)
+            let dv = read_varint(b, &mut at)?;
+            let dt = read_varint(b, &mut at)?;
+            let flags = *b
+                .get(at)
                 .ok_or_else(|| StorageError::corrupt("history entry", "truncated"))?;
-            Ok((version, body, 12 + len))
+            at += 1;
+            let len = read_varint(b, &mut at)? as usize;
+            let value = b
+                .get(at..at.saturating_add(len))
+                .ok_or_else(|| StorageError::corrupt("history entry", "truncated"))?;
+            at += len;
+            version = version
+                .checked_sub(dv)
+                .filter(|_| dv > 0)
+                .ok_or_else(|| StorageError::corrupt("history entry", "bad version"))?;
+            ts = ts
+                .checked_sub(dt)
+                .ok_or_else(|| StorageError::corrupt("history entry", "bad timestamp"))?;
+            Ok(Stored::Entry {
+                version: CommitVersion(version),
+                timestamp: ts,
+                value: (flags & TOMBSTONE == 0).then_some(value),
+            })
         })();
-        Some(match item {
-            Ok((version, body, used)) => {
-                self.0 = &b[used..];
-                Ok((version, body))
-            }
-            Err(e) => {
-                self.0 = &[];
-                Err(e)
-            }
-        })
-    }
+        failed = item.is_err();
+        Some(item)
+    })
 }
 
 /// The inline history entries of a latest record, newest first (none for a record
-/// without the inline flag). Each is a history record for [`decode_history`].
-pub(crate) fn inline_entries(
-    latest: &[u8],
-) -> Result<impl Iterator<Item = Result<(CommitVersion, &[u8])>>> {
-    let inline = match latest.get(8) {
+/// without the inline flag).
+pub(crate) fn inline_entries(latest: &[u8]) -> Result<impl Iterator<Item = Result<Stored<'_>>>> {
+    let (inline, base, base_ts) = match latest.get(8) {
         Some(f) if f & INLINE != 0 => {
             let len = read_u32(latest, 17)? as usize;
-            latest
+            let inline = latest
                 .get(21..21 + len)
-                .ok_or_else(|| StorageError::corrupt("record", "truncated inline history"))?
+                .ok_or_else(|| StorageError::corrupt("record", "truncated inline history"))?;
+            (inline, latest_version(latest)?, latest_timestamp(latest)?)
         }
-        _ => &[][..],
+        _ => (&[][..], CommitVersion(0), 0),
     };
-    Ok(Entries(inline))
+    Ok(decode_entries(base, base_ts, inline))
 }
 
 /// The versions a history value holds, newest first: one record stored under
-/// `key_version`, or a chunk's entries.
-pub(crate) fn history_entries(
-    key_version: CommitVersion,
-    value: &[u8],
-) -> Result<Vec<(CommitVersion, &[u8])>> {
+/// `key_version`, or a chunk's entries (`CHUNK | base version u64 | base timestamp
+/// u64 | entries`).
+pub(crate) fn history_entries(key_version: CommitVersion, value: &[u8]) -> Result<Vec<Stored<'_>>> {
     if value.first() == Some(&CHUNK) {
-        Entries(&value[1..]).collect()
+        let base = CommitVersion(read_u64(value, 1)?);
+        let base_ts = read_u64(value, 9)?;
+        decode_entries(base, base_ts, value.get(17..).unwrap_or_default()).collect()
     } else {
-        Ok(vec![(key_version, value)])
+        Ok(vec![Stored::Record(key_version, value)])
     }
 }
 
@@ -447,4 +553,102 @@ pub(crate) fn latest_without_history(b: &[u8]) -> bool {
 /// counted, so the count is the same however the record was written).
 pub(crate) fn latest_counts_as_live(b: &[u8]) -> bool {
     latest_is_live(b) && !latest_without_history(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Builds the latest record of `versions` (oldest first) the way commits do:
+    /// each write carries the previous record and its inline entries.
+    fn chain(versions: &[(u64, u64, Option<Value>)]) -> Vec<u8> {
+        let mut latest: Option<Vec<u8>> = None;
+        for (v, ts, value) in versions {
+            let (v, ts) = (CommitVersion(*v), *ts);
+            let mut out = Vec::new();
+            match &latest {
+                None => encode_latest_into(&mut out, v, ts, value.as_ref(), false),
+                Some(old) => {
+                    let mut inline = Vec::new();
+                    split_latest(old)
+                        .expect("split")
+                        .entries_into(&mut inline, v, ts);
+                    encode_latest_inline_into(&mut out, v, ts, value.as_ref(), &inline);
+                }
+            }
+            latest = Some(out);
+        }
+        latest.expect("at least one version")
+    }
+
+    fn versions() -> Vec<(u64, u64, Option<Value>)> {
+        vec![
+            (3, 1_000, Some(Value::Int(1))),
+            (4, 1_001, None),
+            (200, 90_000, Some(Value::String("x".repeat(300)))),
+            (70_000, 5_000_000_000, Some(Value::Int(-7))),
+        ]
+    }
+
+    #[test]
+    fn inline_entries_and_chunks_decode_to_what_was_written() {
+        let all = versions();
+        let latest = chain(&all);
+        let rec = decode_latest(&latest).expect("latest");
+        assert_eq!(
+            (rec.version, rec.value),
+            (CommitVersion(70_000), Some(Value::Int(-7)))
+        );
+        assert_eq!(
+            latest_value_start(&latest)
+                .expect("start")
+                .map(|s| latest[s..].to_vec()),
+            Some(Value::Int(-7).encode())
+        );
+        let older: Vec<_> = inline_entries(&latest)
+            .expect("entries")
+            .map(|e| {
+                e.and_then(|e| e.record())
+                    .map(|r| (r.version.0, r.timestamp, r.value))
+            })
+            .collect::<Result<_>>()
+            .expect("decode");
+        let want: Vec<_> = all[..3].iter().rev().cloned().collect();
+        assert_eq!(older, want);
+        // Superseded by version 70_001: everything leaves as one chunk under the oldest.
+        let (at, chunk) = split_latest(&latest)
+            .expect("split")
+            .to_history(CommitVersion(70_001), 5_000_000_001)
+            .expect("chunk");
+        assert_eq!(at, CommitVersion(3));
+        let got: Vec<_> = history_entries(at, &chunk)
+            .expect("entries")
+            .iter()
+            .map(|e| e.record().map(|r| (r.version.0, r.timestamp, r.value)))
+            .collect::<Result<_>>()
+            .expect("decode");
+        let want: Vec<_> = all.iter().rev().cloned().collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn damaged_inline_entries_are_errors_not_panics() {
+        let latest = chain(&versions());
+        let len = read_u32(&latest, 17).expect("len") as usize;
+        for cut in 0..len {
+            // Drop inline bytes but keep the length: every read reports corruption
+            // or decodes fewer entries, and none panics.
+            let mut b = latest[..21 + cut].to_vec();
+            b.extend_from_slice(&latest[21 + len..]);
+            let _ = inline_entries(&b)
+                .map(|it| it.map(|e| e.and_then(|e| e.record())).collect::<Vec<_>>());
+            let _ = split_latest(&b).map(|s| s.to_history(CommitVersion(u64::MAX), u64::MAX));
+            let _ = decode_latest(&b);
+        }
+        // A zero version delta (versions must fall) is refused.
+        let chunk = [
+            CHUNK, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 9, 0, 1, 0, 0,
+        ];
+        assert!(history_entries(CommitVersion(5), &chunk).is_err());
+    }
 }

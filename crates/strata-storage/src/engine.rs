@@ -1620,9 +1620,11 @@ impl Database {
             // only keys never written on this branch fall through to its fork
             // ancestors.
             // Keys the absent-key filter rules out (never written on this branch)
-            // need no read either.
+            // need no read either. `put_new` keys are read too when the filter cannot
+            // rule them out: a log restarted after its space was deleted writes over
+            // its old records' tombstones, which carry inline history a fork may read.
             let hash = crate::filter::key_hash(&lk);
-            let existing = if fresh || filter.certainly_absent(hash) {
+            let existing = if filter.certainly_absent(hash) {
                 None
             } else {
                 self.latest_record(&lk)?

@@ -227,10 +227,11 @@ pub trait VersionedStore {
     ///
     /// Contract: the caller guarantees the key is new, and that a concurrent
     /// transaction creating the same key would conflict on another key both write
-    /// (the log head): the commit does not check this key for conflicts. If the key
-    /// did exist, its previous version is overwritten without being kept in history
-    /// and the branch's live-key count is one too high. The default implementation is
-    /// [`VersionedStore::put`], which is always correct.
+    /// (the log head). The commit still reads a key that the absent-key filter cannot
+    /// rule out (so a key that did exist, such as a log's record left as a tombstone
+    /// by a deleted space, keeps its versions in history); it skips the read of fork
+    /// ancestors. The default implementation is [`VersionedStore::put`], which is
+    /// always correct.
     fn put_new(
         &mut self,
         scope: &Scope,

@@ -330,6 +330,47 @@ pub(crate) fn decode_change(v: &[u8]) -> Option<(Timestamp, Vec<Vec<u8>>)> {
     Some((ts, keys))
 }
 
+/// First byte of a change-log value that holds several commits' entries (a group):
+/// `0xFE | (version u64 BE | length varint | entry)*`, versions ascending, each
+/// `entry` a value of the compact format. Its key carries the last version. Temporary
+/// databases write their change log in groups (see `engine.rs`, `LogTail`).
+const CHANGE_GROUP: u8 = 0xFE;
+
+/// Encodes a group of change-log entries (`(version, entry)` in ascending versions).
+pub(crate) fn encode_change_group(entries: &[(CommitVersion, Vec<u8>)]) -> Vec<u8> {
+    let len: usize = entries.iter().map(|(_, e)| e.len() + 10).sum();
+    let mut out = Vec::with_capacity(1 + len);
+    out.push(CHANGE_GROUP);
+    for (v, e) in entries {
+        out.extend_from_slice(&v.0.to_be_bytes());
+        write_varint(&mut out, e.len() as u64);
+        out.extend_from_slice(e);
+    }
+    out
+}
+
+/// The commits a change-log value stores, as `(version, entry)` in ascending
+/// versions: a group's entries, or the single entry of `key_version`. `None` if
+/// malformed.
+pub(crate) fn change_entries(
+    key_version: CommitVersion,
+    v: &[u8],
+) -> Option<Vec<(CommitVersion, &[u8])>> {
+    if v.first() != Some(&CHANGE_GROUP) {
+        return Some(vec![(key_version, v)]);
+    }
+    let mut rest = &v[1..];
+    let mut out = Vec::new();
+    while !rest.is_empty() {
+        let version: [u8; 8] = rest.get(..8)?.try_into().ok()?;
+        rest = &rest[8..];
+        let len = usize::try_from(read_varint(&mut rest)?).ok()?;
+        out.push((CommitVersion(u64::from_be_bytes(version)), rest.get(..len)?));
+        rest = &rest[len..];
+    }
+    Some(out)
+}
+
 /// Reads only the timestamp of a change-log value (either format).
 pub(crate) fn change_timestamp(v: &[u8]) -> Option<Timestamp> {
     let at = usize::from(v.first() == Some(&COMPACT_CHANGE));

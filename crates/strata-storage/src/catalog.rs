@@ -193,6 +193,10 @@ impl Catalog {
 // ---- meta keys and record encodings ----
 
 pub(crate) const HEAD_KEY: &[u8] = b"head";
+/// Meta key written `1` when a database on disk opens and `0` by its clean close: `1`
+/// at open means the change log may lack the entries of the last commits (they wait
+/// in memory, see `engine.rs`'s `LogTail`), so open rebuilds them from the records.
+pub(crate) const OPEN_KEY: &[u8] = b"open";
 pub(crate) const BSEQ_KEY: &[u8] = b"bseq";
 
 pub(crate) fn branch_key(name: &str) -> Vec<u8> {

@@ -15,7 +15,7 @@ use crate::txn::Transaction;
 use crate::value::Value;
 use fjall::{Keyspace, KeyspaceCreateOptions, PersistMode};
 use parking_lot::{Mutex, RwLock};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
@@ -137,14 +137,15 @@ impl PendingWrite {
     }
 }
 
-/// The newest change-log entries of a temporary database, kept in memory and written
-/// as one group per branch every [`LOG_GROUP_COMMITS`] commits (or
-/// [`LOG_GROUP_BYTES`]). A temporary database is never reopened, so the entries have
-/// no crash to survive; grouping saves the memtable insert each commit paid for its
-/// entry (about a quarter of a small put: `kv_put` from Python 330-374k/s with an
-/// entry per commit, 458-506k/s without, docs/benchmarks.md). Readers of the change
-/// log (`changes_between`) take this lock, so they never miss entries on their way
-/// from here into fjall.
+/// The newest change-log entries, kept in memory and written as one group per branch
+/// every [`LOG_GROUP_COMMITS`] commits (or [`LOG_GROUP_BYTES`]) and at a clean close.
+/// Grouping saves the memtable insert each commit paid for its entry (about a quarter
+/// of a small put: `kv_put` from Python 330-374k/s with an entry per commit, 458-506k/s
+/// without, docs/benchmarks.md). A crash loses the entries waiting here, never a
+/// record: a database on disk marks itself open (`meta "open"`), and an open that finds
+/// the mark rebuilds the missing entries from the records newer than the log
+/// (`Database::rebuild_change_log`). Readers of the change log (`changes_between`)
+/// take this lock, so they never miss entries on their way from here into fjall.
 #[derive(Default)]
 pub(crate) struct LogTail {
     /// `(branch, version, entry)`, versions ascending.
@@ -180,9 +181,8 @@ pub(crate) struct Inner {
     pub path: PathBuf,
     pub next_txn_id: AtomicU64,
     pub opened_at: std::time::Instant,
-    /// A temporary database's change-log entries not yet written (see [`LogTail`]);
-    /// `None` for a database on disk, whose commits each write their entry.
-    pub log_tail: Option<Mutex<LogTail>>,
+    /// Change-log entries not yet written (see [`LogTail`]).
+    pub log_tail: Mutex<LogTail>,
     // Dropped last: removes the directory of a temporary database.
     pub _temp: Option<tempfile::TempDir>,
 }
@@ -193,6 +193,44 @@ impl Inner {
     /// touched; `meta` cost ~0.4 µs more per put, measured with `storage_bench`).
     pub(crate) fn log_keyspace(&self) -> &Keyspace {
         &self.latest
+    }
+
+    /// Adds to `batch` one change-log group per branch of `entries` (`(branch,
+    /// version, entry)`, versions ascending), each under its last version.
+    fn write_log_groups<'a>(
+        &self,
+        batch: &mut fjall::OwnedWriteBatch,
+        entries: impl Iterator<Item = &'a (BranchId, CommitVersion, Vec<u8>)>,
+    ) {
+        let mut groups: BTreeMap<BranchId, Vec<(CommitVersion, Vec<u8>)>> = BTreeMap::new();
+        for (b, v, e) in entries {
+            groups.entry(*b).or_default().push((*v, e.clone()));
+        }
+        for (b, entries) in groups {
+            if let Some((last, _)) = entries.last() {
+                batch.insert(
+                    self.log_keyspace(),
+                    catalog::change_key(b, *last),
+                    catalog::encode_change_group(&entries),
+                );
+            }
+        }
+    }
+
+    /// Writes the change-log entries waiting in memory, marks the database closed
+    /// cleanly (`meta "open"` = 0) and checkpoints: what a clean close does.
+    fn close_cleanly(&self) -> Result<()> {
+        {
+            let _state = self.commit.lock();
+            let mut tail = self.log_tail.lock();
+            let mut batch = self.fjall.batch();
+            self.write_log_groups(&mut batch, tail.entries.iter());
+            batch.insert(&self.meta, catalog::OPEN_KEY, [0u8]);
+            batch.commit().map_err(map_fjall)?;
+            tail.entries.clear();
+            tail.bytes = 0;
+        }
+        self.checkpoint()
     }
 
     /// Writes the head record and every branch's statistics.
@@ -231,7 +269,7 @@ impl Drop for Inner {
         // Its scan reads `latest`: stop it before fjall closes.
         self.key_filter.stop();
         if self._temp.is_none() {
-            let _ = self.checkpoint();
+            let _ = self.close_cleanly();
             // Write large memtables out as tables so the next open has little journal
             // to replay: reopening stays fast at any size (replaying 200k commits took
             // ~4 s). Small ones replay in milliseconds, so closing stays cheap for them.
@@ -509,7 +547,7 @@ impl Database {
             path,
             next_txn_id: AtomicU64::new(1),
             opened_at: std::time::Instant::now(),
-            log_tail: temp.is_some().then(|| Mutex::new(LogTail::default())),
+            log_tail: Mutex::new(LogTail::default()),
             _temp: temp,
         };
         let db = Database {
@@ -535,6 +573,12 @@ impl Database {
     fn recover_head_and_stats(&self) -> Result<()> {
         let inner = &self.inner;
         let ids: Vec<BranchId> = inner.catalog.read().names.keys().copied().collect();
+        // Marked open and never closed: the change log may lack its last entries.
+        let unclean = inner._temp.is_none()
+            && inner
+                .meta
+                .get(catalog::OPEN_KEY)?
+                .is_some_and(|v| v.first() == Some(&1));
         let mut last: Vec<(BranchId, CommitVersion, Timestamp)> = Vec::new();
         for id in ids {
             if let Some(kv) = inner
@@ -552,6 +596,16 @@ impl Database {
                     })
                     .ok_or_else(|| StorageError::corrupt("change log", "bad entry"))?;
                 last.push((id, version, ts));
+            }
+        }
+        if unclean {
+            let logged = last.iter().map(|(_, v, _)| *v).max().unwrap_or_default();
+            for (b, v, ts) in self.rebuild_change_log(logged)? {
+                match last.iter_mut().find(|(lb, _, _)| *lb == b) {
+                    Some(e) if e.1 < v => *e = (b, v, ts),
+                    Some(_) => {}
+                    None => last.push((b, v, ts)),
+                }
             }
         }
         {
@@ -594,7 +648,97 @@ impl Database {
                 st.oldest_ts = ts;
             }
         }
-        inner.checkpoint()
+        inner.checkpoint()?;
+        if inner._temp.is_none() {
+            // Until a clean close says otherwise (see `LogTail`).
+            inner.meta.insert(catalog::OPEN_KEY, [1u8])?;
+        }
+        Ok(())
+    }
+
+    /// After an unclean shutdown: writes the change-log entries of the commits after
+    /// version `logged` (the newest the log holds), which waited in memory, rebuilt
+    /// from the records those commits left (latest records, their inline entries and
+    /// history). Returns each branch's newest rebuilt (version, timestamp). A key
+    /// written without history appears at its newest version only (the versions it
+    /// superseded were discarded). Cost: a scan of every latest record, plus a history
+    /// seek for each key written after `logged`.
+    fn rebuild_change_log(
+        &self,
+        logged: CommitVersion,
+    ) -> Result<Vec<(BranchId, CommitVersion, Timestamp)>> {
+        let inner = &self.inner;
+        let known: HashSet<BranchId> = inner.catalog.read().names.keys().copied().collect();
+        type Commit = (Timestamp, BTreeMap<BranchId, Vec<Vec<u8>>>);
+        let mut found: BTreeMap<CommitVersion, Commit> = BTreeMap::new();
+        let mut add = |v: CommitVersion, ts: Timestamp, b: BranchId, lk: &[u8]| {
+            let c = found.entry(v).or_insert_with(|| (ts, BTreeMap::new()));
+            c.0 = c.0.max(ts);
+            c.1.entry(b).or_default().push(lk.to_vec());
+        };
+        for kv in inner.latest.range(..vec![catalog::CHANGE_LOG_MARK]) {
+            let (k, v) = kv.into_inner()?;
+            let version = record::latest_version(&v)?;
+            if version <= logged {
+                continue;
+            }
+            let Some((b, _)) = keys::read_branch(&k) else {
+                continue;
+            };
+            if !known.contains(&b) {
+                continue;
+            }
+            add(version, record::latest_timestamp(&v)?, b, &k);
+            let mut oldest = version;
+            for e in record::inline_entries(&v)? {
+                let e = e?;
+                if e.version() <= logged {
+                    break;
+                }
+                oldest = e.version();
+                add(oldest, e.record()?.timestamp, b, &k);
+            }
+            if oldest.0 <= logged.0 + 1 {
+                continue;
+            }
+            // Versions in (logged, oldest) moved to history; a chunk holding some is
+            // stored under its own oldest version, which may be at or below `logged`.
+            let start = keys::history_key(&k, CommitVersion(oldest.0 - 1));
+            let end = keys::history_key(&k, CommitVersion(0));
+            for kv in inner.data.range(start..=end) {
+                let (hk, hv) = kv.into_inner()?;
+                let (_, key_version) = keys::split_history_key(&hk)
+                    .ok_or_else(|| StorageError::corrupt("history key", "too short"))?;
+                for stored in record::history_entries(key_version, &hv)? {
+                    let ver = stored.version();
+                    if ver > logged && ver < oldest {
+                        add(ver, stored.record()?.timestamp, b, &k);
+                    }
+                }
+                if key_version <= logged {
+                    break;
+                }
+            }
+        }
+        let mut entries: Vec<(BranchId, CommitVersion, Vec<u8>)> = Vec::new();
+        let mut newest: BTreeMap<BranchId, (CommitVersion, Timestamp)> = BTreeMap::new();
+        for (v, (ts, branches)) in found {
+            for (b, mut lks) in branches {
+                lks.sort();
+                let mut entry = catalog::ChangeEntry::new(ts);
+                for lk in &lks {
+                    entry.push(lk);
+                }
+                entries.push((b, v, entry.into_bytes()));
+                newest.insert(b, (v, ts));
+            }
+        }
+        if !entries.is_empty() {
+            let mut batch = inner.fjall.batch();
+            inner.write_log_groups(&mut batch, entries.iter());
+            batch.commit().map_err(map_fjall)?;
+        }
+        Ok(newest.into_iter().map(|(b, (v, ts))| (b, v, ts)).collect())
     }
 
     /// The data directory.
@@ -926,8 +1070,8 @@ impl Database {
         };
         self.remove_prefix(&keys::branch_prefix(id))?;
         self.remove_prefix_in(self.inner.log_keyspace(), &catalog::change_prefix(id))?;
-        if let Some(t) = &self.inner.log_tail {
-            let mut t = t.lock();
+        {
+            let mut t = self.inner.log_tail.lock();
             t.entries.retain(|(b, _, _)| *b != id);
             t.bytes = t.entries.iter().map(|(_, _, e)| e.len()).sum();
         }
@@ -985,7 +1129,7 @@ impl Database {
         };
         // Held while fjall is read, so that no group moves from the tail into fjall
         // between the two reads.
-        let tail = self.inner.log_tail.as_ref().map(|t| t.lock());
+        let tail = self.inner.log_tail.lock();
         // A group is stored under its last version: the groups to read start at the
         // first version above `after` and end with the first one that starts above
         // `upto`.
@@ -1001,11 +1145,9 @@ impl Database {
                 }
             }
         }
-        if let Some(t) = &tail {
-            for (b, version, entry) in &t.entries {
-                if *b == branch && *version > after && *version <= upto {
-                    push(entry)?;
-                }
+        for (b, version, entry) in &tail.entries {
+            if *b == branch && *version > after && *version <= upto {
+                push(entry)?;
             }
         }
         Ok(out)
@@ -1790,45 +1932,18 @@ impl Database {
             written.push((lk, rec, is_new, !fresh));
             changes.push(w);
         }
-        // A temporary database keeps its entries in memory until a group is due.
-        let mut tail = inner.log_tail.as_ref().map(|t| t.lock());
-        let mut tail_flushed = false;
+        // The entries wait in memory until a group is due (see `LogTail`).
+        let mut tail = inner.log_tail.lock();
         let mut tail_new: Vec<(BranchId, CommitVersion, Vec<u8>)> = Vec::new();
-        match tail.as_deref_mut() {
-            None => {
-                for (b, entry) in change_log {
-                    batch.insert(
-                        inner.log_keyspace(),
-                        catalog::change_key(b, version),
-                        entry.into_bytes(),
-                    );
-                }
-            }
-            Some(t) => {
-                for (b, entry) in change_log {
-                    let bytes = entry.into_bytes();
-                    t.bytes += bytes.len();
-                    tail_new.push((b, version, bytes));
-                }
-                if t.entries.len() + tail_new.len() >= LOG_GROUP_COMMITS
-                    || t.bytes >= LOG_GROUP_BYTES
-                {
-                    let mut groups: BTreeMap<BranchId, Vec<(CommitVersion, Vec<u8>)>> =
-                        BTreeMap::new();
-                    for (b, v, e) in t.entries.iter().chain(tail_new.iter()) {
-                        groups.entry(*b).or_default().push((*v, e.clone()));
-                    }
-                    for (b, entries) in groups {
-                        let last = entries.last().map_or(version, |(v, _)| *v);
-                        batch.insert(
-                            inner.log_keyspace(),
-                            catalog::change_key(b, last),
-                            catalog::encode_change_group(&entries),
-                        );
-                    }
-                    tail_flushed = true;
-                }
-            }
+        for (b, entry) in change_log {
+            let bytes = entry.into_bytes();
+            tail.bytes += bytes.len();
+            tail_new.push((b, version, bytes));
+        }
+        let tail_flushed = tail.entries.len() + tail_new.len() >= LOG_GROUP_COMMITS
+            || tail.bytes >= LOG_GROUP_BYTES;
+        if tail_flushed {
+            inner.write_log_groups(&mut batch, tail.entries.iter().chain(tail_new.iter()));
         }
         for (b, s) in &new_spaces {
             batch.insert(
@@ -1874,16 +1989,14 @@ impl Database {
             }
         }
         let committed = self.commit_batch(batch);
-        if let Some(t) = tail.as_deref_mut() {
-            if committed.is_err() {
-                // Nothing of this commit exists: neither do its entries.
-                t.bytes -= tail_new.iter().map(|(_, _, e)| e.len()).sum::<usize>();
-            } else if tail_flushed {
-                t.entries.clear();
-                t.bytes = 0;
-            } else {
-                t.entries.append(&mut tail_new);
-            }
+        if committed.is_err() {
+            // Nothing of this commit exists: neither do its entries.
+            tail.bytes -= tail_new.iter().map(|(_, _, e)| e.len()).sum::<usize>();
+        } else if tail_flushed {
+            tail.entries.clear();
+            tail.bytes = 0;
+        } else {
+            tail.entries.append(&mut tail_new);
         }
         drop(tail);
         committed?;

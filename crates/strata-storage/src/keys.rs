@@ -53,7 +53,7 @@ pub(crate) fn push_branch(out: &mut Vec<u8>, branch: BranchId) {
     }
 }
 
-fn read_branch(k: &[u8]) -> Option<(BranchId, usize)> {
+pub(crate) fn read_branch(k: &[u8]) -> Option<(BranchId, usize)> {
     let first = *k.first()?;
     if first < 0xF0 {
         return Some((BranchId(u64::from(first)), 1));

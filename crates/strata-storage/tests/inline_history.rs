@@ -150,6 +150,21 @@ fn a_key_switched_to_writes_without_history_keeps_its_last_ordinary_version() {
     }
 }
 
+/// Reads the layout record of the (closed) database at `path` with raw fjall and,
+/// if `set` is given, replaces it.
+fn layout_record(path: &std::path::Path, set: Option<u8>) -> Option<Vec<u8>> {
+    let raw = fjall::Database::builder(path).open().expect("raw open");
+    let meta = raw
+        .keyspace("meta", fjall::KeyspaceCreateOptions::default)
+        .expect("meta");
+    let found = meta.get("layout").expect("get").map(|v| v.to_vec());
+    if let Some(v) = set {
+        meta.insert("layout", [v]).expect("insert");
+        raw.persist(fjall::PersistMode::SyncAll).expect("persist");
+    }
+    found
+}
+
 #[test]
 fn a_layout_2_database_opens_and_is_marked_layout_3() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -160,28 +175,10 @@ fn a_layout_2_database_opens_and_is_marked_layout_3() {
         let s = db.default_scope();
         versions = write_versions(&db, &s, b"k", 3);
     }
-    {
-        let raw = fjall::Database::builder(&path).open().expect("raw open");
-        let meta = raw
-            .keyspace("meta", fjall::KeyspaceCreateOptions::default)
-            .expect("meta");
-        assert_eq!(
-            meta.get("layout").expect("get").as_deref(),
-            Some(&[3u8][..])
-        );
-        meta.insert("layout", [2u8]).expect("insert");
-        raw.persist(fjall::PersistMode::SyncAll).expect("persist");
-    }
+    assert_eq!(layout_record(&path, Some(2)), Some(vec![3u8]));
     {
         let db = Database::open(&path, DatabaseOptions::default()).expect("layout 2 opens");
         check(&db, &db.default_scope(), b"k", &versions);
     }
-    let raw = fjall::Database::builder(&path).open().expect("raw open");
-    let meta = raw
-        .keyspace("meta", fjall::KeyspaceCreateOptions::default)
-        .expect("meta");
-    assert_eq!(
-        meta.get("layout").expect("get").as_deref(),
-        Some(&[3u8][..])
-    );
+    assert_eq!(layout_record(&path, None), Some(vec![3u8]));
 }

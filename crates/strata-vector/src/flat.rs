@@ -29,8 +29,8 @@
 use crate::error::{Result, VectorError};
 use crate::framing;
 use crate::kernels;
+use crate::topk::{Cand, Visited};
 use std::cell::RefCell;
-use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 const MAGIC: &[u8; 8] = b"STRVFLAT";
@@ -137,37 +137,11 @@ pub(crate) struct FlatGraph {
     upper: Vec<Layer>,
 }
 
-/// A candidate or result: distance (lower is nearer) and point id. Ordered by
-/// distance, then id, so heaps are deterministic.
-#[derive(Debug, Clone, Copy)]
-struct Cand {
-    d: f32,
-    id: u32,
-}
-
-impl PartialEq for Cand {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o) == Ordering::Equal
-    }
-}
-impl Eq for Cand {}
-impl PartialOrd for Cand {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Cand {
-    fn cmp(&self, o: &Self) -> Ordering {
-        self.d.total_cmp(&o.d).then(self.id.cmp(&o.id))
-    }
-}
-
 /// Per-thread search state, reused across searches of any collection.
 #[derive(Default)]
 struct Scratch {
-    /// `marks[pid] == stamp` means visited in the current search.
-    marks: Vec<u32>,
-    stamp: u32,
+    /// Points visited in the current search.
+    visited: Visited,
     /// Min-heap of candidates to expand (through `Reverse`).
     candidates: BinaryHeap<std::cmp::Reverse<Cand>>,
     /// Max-heap of the best kept points (the worst on top).
@@ -179,8 +153,7 @@ struct Scratch {
 thread_local! {
     static SCRATCH: RefCell<Scratch> = const {
         RefCell::new(Scratch {
-            marks: Vec::new(),
-            stamp: 0,
+            visited: Visited::new(),
             candidates: BinaryHeap::new(),
             results: BinaryHeap::new(),
             fresh: Vec::new(),
@@ -192,14 +165,7 @@ impl Scratch {
     /// Starts a new search over ids `< n`: O(1), except O(n) when the array grows or
     /// the stamp wraps (once per 4 billion searches).
     fn begin(&mut self, n: usize) {
-        if self.marks.len() < n {
-            self.marks.resize(n, 0);
-        }
-        self.stamp = self.stamp.wrapping_add(1);
-        if self.stamp == 0 {
-            self.marks.fill(0);
-            self.stamp = 1;
-        }
+        self.visited.begin(n);
         self.candidates.clear();
         self.results.clear();
     }
@@ -207,13 +173,7 @@ impl Scratch {
     /// Marks `pid` visited; returns whether it was new.
     #[inline]
     fn visit(&mut self, pid: u32) -> bool {
-        let m = &mut self.marks[pid as usize];
-        if *m == self.stamp {
-            false
-        } else {
-            *m = self.stamp;
-            true
-        }
+        self.visited.visit(pid)
     }
 }
 

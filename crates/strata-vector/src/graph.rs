@@ -44,8 +44,8 @@
 use crate::flat::FlatGraph;
 use crate::kernels;
 use crate::metric::Metric;
+use crate::topk::{Cand, Visited};
 use parking_lot::Mutex;
-use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::sync::atomic::{
     fence, AtomicU32, AtomicUsize,
@@ -141,37 +141,11 @@ impl Points<'_> {
     }
 }
 
-/// A candidate: distance to the point being inserted, and id. Ordered by distance,
-/// then id.
-#[derive(Debug, Clone, Copy)]
-struct Cand {
-    d: f32,
-    id: u32,
-}
-
-impl PartialEq for Cand {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o) == Ordering::Equal
-    }
-}
-impl Eq for Cand {}
-impl PartialOrd for Cand {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Cand {
-    fn cmp(&self, o: &Self) -> Ordering {
-        self.d.total_cmp(&o.d).then(self.id.cmp(&o.id))
-    }
-}
-
 /// One inserting thread's reusable state.
 #[derive(Default)]
 struct Scratch {
-    /// `marks[pid] == stamp`: visited in the current layer search.
-    marks: Vec<u32>,
-    stamp: u32,
+    /// Points visited in the current search.
+    visited: Visited,
     candidates: BinaryHeap<std::cmp::Reverse<Cand>>,
     results: BinaryHeap<Cand>,
     /// A copy of the list being expanded.
@@ -181,27 +155,14 @@ struct Scratch {
 
 impl Scratch {
     fn begin(&mut self, n: usize) {
-        if self.marks.len() < n {
-            self.marks.resize(n, 0);
-        }
-        self.stamp = self.stamp.wrapping_add(1);
-        if self.stamp == 0 {
-            self.marks.fill(0);
-            self.stamp = 1;
-        }
+        self.visited.begin(n);
         self.candidates.clear();
         self.results.clear();
     }
 
     #[inline]
     fn visit(&mut self, pid: u32) -> bool {
-        let m = &mut self.marks[pid as usize];
-        if *m == self.stamp {
-            false
-        } else {
-            *m = self.stamp;
-            true
-        }
+        self.visited.visit(pid)
     }
 }
 

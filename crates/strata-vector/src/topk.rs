@@ -68,6 +68,76 @@ impl TopK {
     }
 }
 
+/// A graph-walk candidate or result: distance (lower is nearer) and point id. Ordered
+/// by distance, then id, so heaps are deterministic (the graph builder and the flat
+/// graph's search both use it).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cand {
+    pub(crate) d: f32,
+    pub(crate) id: u32,
+}
+
+impl PartialEq for Cand {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Cand {}
+impl PartialOrd for Cand {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Cand {
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.d.total_cmp(&o.d).then(self.id.cmp(&o.id))
+    }
+}
+
+/// Generation-stamped visited marks over point ids, reused across searches: `begin` is
+/// O(1) (O(n) when the array grows or the stamp wraps, once per 4 billion searches),
+/// `visit` one load and one store.
+#[derive(Default)]
+pub(crate) struct Visited {
+    /// `marks[pid] == stamp` means visited in the current search.
+    marks: Vec<u32>,
+    stamp: u32,
+}
+
+impl Visited {
+    /// No marks yet (usable in a `const` thread-local initializer).
+    pub(crate) const fn new() -> Self {
+        Visited {
+            marks: Vec::new(),
+            stamp: 0,
+        }
+    }
+
+    /// Starts a new search over ids `< n`.
+    pub(crate) fn begin(&mut self, n: usize) {
+        if self.marks.len() < n {
+            self.marks.resize(n, 0);
+        }
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.marks.fill(0);
+            self.stamp = 1;
+        }
+    }
+
+    /// Marks `pid` visited; returns whether it was new.
+    #[inline]
+    pub(crate) fn visit(&mut self, pid: u32) -> bool {
+        let m = &mut self.marks[pid as usize];
+        if *m == self.stamp {
+            false
+        } else {
+            *m = self.stamp;
+            true
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,8 +4,8 @@
 use proptest::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use strata_storage::{
-    tags, CommitVersion, Database, DatabaseOptions, Durability, Scope, Transaction, Value,
-    VersionedStore,
+    tags, BranchId, CommitVersion, Database, DatabaseOptions, Durability, Scope, Transaction,
+    Value, VersionedStore,
 };
 
 #[derive(Debug, Clone)]
@@ -69,6 +69,8 @@ struct Model {
     without_history: std::collections::HashSet<Vec<u8>>,
     until: HashMap<(Vec<u8>, u64), (u64, u64)>,
     commits: Vec<(u64, u64)>, // (version, ts)
+    /// Every key written, commit by commit (keys of one commit in key order).
+    log: Vec<Vec<u8>>,
 }
 
 impl Model {
@@ -120,7 +122,22 @@ impl Model {
             h.push((version, ts, *v));
         }
         self.commits.push((version, ts));
+        self.log.extend(writes.keys().cloned());
     }
+
+    /// The keys the branch's change log must list, in commit order.
+    fn change_log(&self) -> &[Vec<u8>] {
+        &self.log
+    }
+}
+
+/// The keys `changed_keys` lists for the whole of `branch`'s history.
+fn changed(d: &Database, branch: BranchId) -> Vec<Vec<u8>> {
+    d.changed_keys(branch, CommitVersion(0), d.committed_version())
+        .expect("changed keys")
+        .into_iter()
+        .map(|(_, _, k)| k)
+        .collect()
 }
 
 fn key(k: u8) -> Vec<u8> {
@@ -364,9 +381,14 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     d.committed_version() >= CommitVersion(model.commits.last().map_or(0, |c| c.0))
                 );
                 prop_assert_eq!(d.branch_id(&branch).expect("branch survives"), bid);
+                // The change log survives a close with the entries that waited in
+                // memory (groups, `LogTail`).
+                prop_assert_eq!(changed(d, bid), model.change_log());
             }
         }
     }
+    let d = db.as_ref().expect("db");
+    prop_assert_eq!(changed(d, bid), model.change_log());
     Ok(())
 }
 

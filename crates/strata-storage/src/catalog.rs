@@ -20,6 +20,7 @@
 use crate::error::{Result, StorageError};
 use crate::store::{BranchId, CommitVersion, Timestamp};
 use crate::value::Value;
+use crate::varint;
 use indexmap::IndexMap;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -269,8 +270,8 @@ impl ChangeEntry {
             .take_while(|(a, b)| a == b)
             .count();
         let suffix = &latest_key[shared..];
-        write_varint(&mut self.bytes, shared as u64);
-        write_varint(&mut self.bytes, suffix.len() as u64);
+        varint::write(&mut self.bytes, shared as u64);
+        varint::write(&mut self.bytes, suffix.len() as u64);
         self.bytes.extend_from_slice(suffix);
         self.last = fjall::Slice::from(latest_key);
     }
@@ -281,27 +282,6 @@ impl ChangeEntry {
     }
 }
 
-fn write_varint(out: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
-fn read_varint(b: &mut &[u8]) -> Option<u64> {
-    let mut n = 0u64;
-    for shift in (0..64).step_by(7) {
-        let (&byte, rest) = b.split_first()?;
-        *b = rest;
-        n |= u64::from(byte & 0x7F).checked_shl(shift)?;
-        if byte & 0x80 == 0 {
-            return Some(n);
-        }
-    }
-    None
-}
-
 /// Decodes a change-log value of either format into (timestamp, latest keys);
 /// `None` if malformed.
 pub(crate) fn decode_change(v: &[u8]) -> Option<(Timestamp, Vec<Vec<u8>>)> {
@@ -310,8 +290,8 @@ pub(crate) fn decode_change(v: &[u8]) -> Option<(Timestamp, Vec<Vec<u8>>)> {
     if v.first() == Some(&COMPACT_CHANGE) {
         let mut rest = v.get(9..)?;
         while !rest.is_empty() {
-            let shared = usize::try_from(read_varint(&mut rest)?).ok()?;
-            let len = usize::try_from(read_varint(&mut rest)?).ok()?;
+            let shared = usize::try_from(varint::read(&mut rest)?).ok()?;
+            let len = usize::try_from(varint::read(&mut rest)?).ok()?;
             let suffix = rest.get(..len)?;
             rest = &rest[len..];
             let mut key = keys
@@ -341,13 +321,13 @@ pub(crate) fn decode_change(v: &[u8]) -> Option<(Timestamp, Vec<Vec<u8>>)> {
 const CHANGE_GROUP: u8 = 0xFE;
 
 /// Encodes a group of change-log entries (`(version, entry)` in ascending versions).
-pub(crate) fn encode_change_group(entries: &[(CommitVersion, Vec<u8>)]) -> Vec<u8> {
+pub(crate) fn encode_change_group(entries: &[(CommitVersion, &[u8])]) -> Vec<u8> {
     let len: usize = entries.iter().map(|(_, e)| e.len() + 10).sum();
     let mut out = Vec::with_capacity(1 + len);
     out.push(CHANGE_GROUP);
     for (v, e) in entries {
         out.extend_from_slice(&v.0.to_be_bytes());
-        write_varint(&mut out, e.len() as u64);
+        varint::write(&mut out, e.len() as u64);
         out.extend_from_slice(e);
     }
     out
@@ -368,7 +348,7 @@ pub(crate) fn change_entries(
     while !rest.is_empty() {
         let version: [u8; 8] = rest.get(..8)?.try_into().ok()?;
         rest = &rest[8..];
-        let len = usize::try_from(read_varint(&mut rest)?).ok()?;
+        let len = usize::try_from(varint::read(&mut rest)?).ok()?;
         out.push((CommitVersion(u64::from_be_bytes(version)), rest.get(..len)?));
         rest = &rest[len..];
     }

@@ -202,9 +202,9 @@ impl Inner {
         batch: &mut fjall::OwnedWriteBatch,
         entries: impl Iterator<Item = &'a (BranchId, CommitVersion, Vec<u8>)>,
     ) {
-        let mut groups: BTreeMap<BranchId, Vec<(CommitVersion, Vec<u8>)>> = BTreeMap::new();
+        let mut groups: BTreeMap<BranchId, Vec<(CommitVersion, &[u8])>> = BTreeMap::new();
         for (b, v, e) in entries {
-            groups.entry(*b).or_default().push((*v, e.clone()));
+            groups.entry(*b).or_default().push((*v, e.as_slice()));
         }
         for (b, entries) in groups {
             if let Some((last, _)) = entries.last() {
@@ -696,7 +696,7 @@ impl Database {
                     break;
                 }
                 oldest = e.version();
-                add(oldest, e.record()?.timestamp, b, &k);
+                add(oldest, e.timestamp()?, b, &k);
             }
             if oldest.0 <= logged.0 + 1 {
                 continue;
@@ -712,7 +712,7 @@ impl Database {
                 for stored in record::history_entries(key_version, &hv)? {
                     let ver = stored.version();
                     if ver > logged && ver < oldest {
-                        add(ver, stored.record()?.timestamp, b, &k);
+                        add(ver, stored.timestamp()?, b, &k);
                     }
                 }
                 if key_version <= logged {
@@ -1365,11 +1365,13 @@ impl Database {
             if stored.version() > limit {
                 return Ok(None);
             }
+            if let Some(ts) = max_ts {
+                if stored.timestamp()? > ts {
+                    return Ok(None);
+                }
+            }
             let rec = stored.record()?;
-            Ok(match max_ts {
-                Some(ts) if rec.timestamp > ts => None,
-                _ => Some(Some(rec).filter(|r| r.still_newest_at(limit, max_ts))),
-            })
+            Ok(Some(Some(rec).filter(|r| r.still_newest_at(limit, max_ts))))
         };
         for e in record::inline_entries(latest)? {
             if let Some(found) = answer(e?)? {
@@ -1669,20 +1671,18 @@ impl Database {
             let mut answered: BTreeSet<Vec<u8>> = BTreeSet::new();
             for kv in self.inner.latest.prefix(&p) {
                 let (k, v) = kv.into_inner()?;
-                let rec = record::decode_latest(&v)?;
-                let answers = rec.version <= *lim && rec.timestamp <= ts;
+                let answers =
+                    record::latest_version(&v)? <= *lim && record::latest_timestamp(&v)? <= ts;
                 // Or one of its inline entries (ordinary versions, newest first).
-                let mut rec = Some(rec);
-                if !answers {
-                    rec = None;
+                let mut rec = None;
+                if answers {
+                    rec = Some(record::decode_latest(&v)?);
+                } else {
                     for e in record::inline_entries(&v)? {
                         let e = e?;
-                        if e.version() <= *lim {
-                            let older = e.record()?;
-                            if older.timestamp <= ts {
-                                rec = Some(older);
-                                break;
-                            }
+                        if e.version() <= *lim && e.timestamp()? <= ts {
+                            rec = Some(e.record()?);
+                            break;
                         }
                     }
                 }
@@ -1710,13 +1710,10 @@ impl Database {
                     if current.as_deref() == Some(lk) || answered.contains(lk) {
                         break; // already picked this key's visible version
                     }
-                    if stored.version() > *lim {
+                    if stored.version() > *lim || stored.timestamp()? > ts {
                         continue;
                     }
                     let rec = stored.record()?;
-                    if rec.timestamp > ts {
-                        continue;
-                    }
                     current = Some(lk.to_vec());
                     if !rec.still_newest_at(*lim, Some(ts)) {
                         break; // the version that answers was discarded
@@ -1864,7 +1861,7 @@ impl Database {
                         batch.insert(
                             &inner.data,
                             keys::history_key(&lk, ver),
-                            record::kept_history(&own, version, ts)?,
+                            split.kept_record(version, ts),
                         );
                     }
                     record::latest_counts_as_live(&own)
@@ -1934,14 +1931,13 @@ impl Database {
         }
         // The entries wait in memory until a group is due (see `LogTail`).
         let mut tail = inner.log_tail.lock();
-        let mut tail_new: Vec<(BranchId, CommitVersion, Vec<u8>)> = Vec::new();
-        for (b, entry) in change_log {
-            let bytes = entry.into_bytes();
-            tail.bytes += bytes.len();
-            tail_new.push((b, version, bytes));
-        }
+        let mut tail_new: Vec<(BranchId, CommitVersion, Vec<u8>)> = change_log
+            .into_iter()
+            .map(|(b, entry)| (b, version, entry.into_bytes()))
+            .collect();
+        let new_bytes: usize = tail_new.iter().map(|(_, _, e)| e.len()).sum();
         let tail_flushed = tail.entries.len() + tail_new.len() >= LOG_GROUP_COMMITS
-            || tail.bytes >= LOG_GROUP_BYTES;
+            || tail.bytes + new_bytes >= LOG_GROUP_BYTES;
         if tail_flushed {
             inner.write_log_groups(&mut batch, tail.entries.iter().chain(tail_new.iter()));
         }
@@ -1989,14 +1985,15 @@ impl Database {
             }
         }
         let committed = self.commit_batch(batch);
-        if committed.is_err() {
-            // Nothing of this commit exists: neither do its entries.
-            tail.bytes -= tail_new.iter().map(|(_, _, e)| e.len()).sum::<usize>();
-        } else if tail_flushed {
-            tail.entries.clear();
-            tail.bytes = 0;
-        } else {
-            tail.entries.append(&mut tail_new);
+        // A failed commit wrote nothing: neither its entries nor a group.
+        if committed.is_ok() {
+            if tail_flushed {
+                tail.entries.clear();
+                tail.bytes = 0;
+            } else {
+                tail.entries.append(&mut tail_new);
+                tail.bytes += new_bytes;
+            }
         }
         drop(tail);
         committed?;

@@ -41,6 +41,7 @@ mod record;
 mod store;
 mod txn;
 mod value;
+mod varint;
 
 pub use branch::{BranchDiff, DiffEntry, DiffKind, MergeOutcome, MergeStrategy};
 pub use bundle::{BundleInfo, ExportSummary, ImportSummary, BUNDLE_FORMAT_VERSION};

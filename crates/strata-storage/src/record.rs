@@ -39,6 +39,7 @@
 use crate::error::{Result, StorageError};
 use crate::store::{CommitVersion, Timestamp};
 use crate::value::Value;
+use crate::varint;
 
 const TOMBSTONE: u8 = 1;
 const NO_HISTORY: u8 = 2;
@@ -157,20 +158,19 @@ fn write_body(out: &mut Vec<u8>, timestamp: Timestamp, value: Option<&Value>) {
     }
 }
 
-fn read_u64(b: &[u8], at: usize) -> Result<u64> {
-    let s: [u8; 8] = b
-        .get(at..at + 8)
+/// The `N` bytes at `at`, or a "truncated" corruption error.
+fn read_bytes<const N: usize>(b: &[u8], at: usize) -> Result<[u8; N]> {
+    b.get(at..at.saturating_add(N))
         .and_then(|s| s.try_into().ok())
-        .ok_or_else(|| StorageError::corrupt("record", "truncated"))?;
-    Ok(u64::from_be_bytes(s))
+        .ok_or_else(|| StorageError::corrupt("record", "truncated"))
+}
+
+fn read_u64(b: &[u8], at: usize) -> Result<u64> {
+    read_bytes(b, at).map(u64::from_be_bytes)
 }
 
 fn read_u32(b: &[u8], at: usize) -> Result<u32> {
-    let s: [u8; 4] = b
-        .get(at..at + 4)
-        .and_then(|s| s.try_into().ok())
-        .ok_or_else(|| StorageError::corrupt("record", "truncated"))?;
-    Ok(u32::from_be_bytes(s))
+    read_bytes(b, at).map(u32::from_be_bytes)
 }
 
 /// Decodes one history record (never a chunk: see [`history_entries`]).
@@ -207,32 +207,6 @@ fn decode_body(version: CommitVersion, b: &[u8], in_history: bool) -> Result<Rec
     })
 }
 
-/// The history record that keeps a superseded latest record of a key written without
-/// history (for a fork that can see it), stamped with the version and timestamp of
-/// the write that superseded it. Cost: one copy of the record.
-pub(crate) fn kept_history(
-    latest: &[u8],
-    successor: CommitVersion,
-    successor_ts: Timestamp,
-) -> Result<Vec<u8>> {
-    let own = split_latest(latest)?.plain_record();
-    let part: &[u8] = &own;
-    let mut out = Vec::with_capacity(part.len() + 16);
-    out.extend_from_slice(part.get(..9).unwrap_or_default());
-    let uncounted = if latest_without_history(latest) {
-        UNCOUNTED
-    } else {
-        0
-    };
-    if let Some(flags) = out.first_mut() {
-        *flags = (*flags & TOMBSTONE) | NO_HISTORY | uncounted;
-    }
-    out.extend_from_slice(&successor.0.to_be_bytes());
-    out.extend_from_slice(&successor_ts.to_be_bytes());
-    out.extend_from_slice(part.get(9..).unwrap_or_default());
-    Ok(out)
-}
-
 pub(crate) fn decode_latest(b: &[u8]) -> Result<Record> {
     let version = CommitVersion(read_u64(b, 0)?);
     let mut rec = decode_body(version, b.get(8..).unwrap_or_default(), false)?;
@@ -256,18 +230,28 @@ pub(crate) struct Superseded<'a> {
     inline: &'a [u8],
     /// How many entries `inline` holds.
     pub inline_count: usize,
+    /// Whether it was written without history (not counted as a live key).
+    without_history: bool,
 }
 
 impl Superseded<'_> {
+    fn tombstone_flag(&self) -> u8 {
+        if self.tombstone {
+            TOMBSTONE
+        } else {
+            0
+        }
+    }
+
     /// Appends this version as an entry relative to the record that supersedes it
     /// (`by`, `by_ts`), followed by its own inline entries (which are relative to it,
     /// so they are copied as they are): the inline block of the new record, or a
     /// chunk's entries.
     pub(crate) fn entries_into(&self, out: &mut Vec<u8>, by: CommitVersion, by_ts: Timestamp) {
-        push_varint(out, by.0.saturating_sub(self.version.0));
-        push_varint(out, by_ts.saturating_sub(self.timestamp));
-        out.push(u8::from(self.tombstone) * TOMBSTONE);
-        push_varint(out, self.value.len() as u64);
+        varint::write(out, by.0.saturating_sub(self.version.0));
+        varint::write(out, by_ts.saturating_sub(self.timestamp));
+        out.push(self.tombstone_flag());
+        varint::write(out, self.value.len() as u64);
         out.extend_from_slice(self.value);
         out.extend_from_slice(self.inline);
     }
@@ -288,69 +272,54 @@ impl Superseded<'_> {
         if let Some(plain) = self.plain {
             return Ok((self.version, plain.to_vec()));
         }
-        let mut out = Vec::with_capacity(17 + self.entries_len());
-        out.push(CHUNK);
-        out.extend_from_slice(&by.0.to_be_bytes());
-        out.extend_from_slice(&by_ts.to_be_bytes());
-        self.entries_into(&mut out, by, by_ts);
-        let oldest = decode_entries(by, by_ts, &out[17..])
-            .last()
-            .transpose()?
-            .map_or(self.version, |e| e.version());
-        Ok((oldest, out))
+        let chunk = encode_chunk(by, by_ts, |out| self.entries_into(out, by, by_ts))?;
+        Ok(chunk.unwrap_or((self.version, Vec::new())))
     }
 
     /// Its inline entries alone as a chunk, with the version to store it under (the
     /// oldest); `None` if there are none.
     pub(crate) fn inline_chunk(&self) -> Result<Option<(CommitVersion, Vec<u8>)>> {
-        let Some(oldest) = decode_entries(self.version, self.timestamp, self.inline)
-            .last()
-            .transpose()?
-        else {
+        if self.inline.is_empty() {
             return Ok(None);
-        };
-        let mut out = Vec::with_capacity(17 + self.inline.len());
-        out.push(CHUNK);
-        out.extend_from_slice(&self.version.0.to_be_bytes());
-        out.extend_from_slice(&self.timestamp.to_be_bytes());
-        out.extend_from_slice(self.inline);
-        Ok(Some((oldest.version(), out)))
+        }
+        encode_chunk(self.version, self.timestamp, |out| {
+            out.extend_from_slice(self.inline)
+        })
     }
 
-    /// The record as a plain history record (`flags | timestamp | value`).
-    pub(crate) fn plain_record(&self) -> Vec<u8> {
-        if let Some(plain) = self.plain {
-            return plain.to_vec();
-        }
-        let mut out = Vec::with_capacity(9 + self.value.len());
-        out.push(u8::from(self.tombstone) * TOMBSTONE);
+    /// The history record that keeps this version of a key written without history
+    /// (for a fork that can see it), stamped with the version and timestamp of the
+    /// write that superseded it (see the module docs). Cost: one copy of the value.
+    pub(crate) fn kept_record(&self, successor: CommitVersion, successor_ts: Timestamp) -> Vec<u8> {
+        let mut out = Vec::with_capacity(25 + self.value.len());
+        let uncounted = if self.without_history { UNCOUNTED } else { 0 };
+        out.push(self.tombstone_flag() | NO_HISTORY | uncounted);
         out.extend_from_slice(&self.timestamp.to_be_bytes());
+        out.extend_from_slice(&successor.0.to_be_bytes());
+        out.extend_from_slice(&successor_ts.to_be_bytes());
         out.extend_from_slice(self.value);
         out
     }
 }
 
-fn push_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn read_varint(b: &[u8], at: &mut usize) -> Result<u64> {
-    let mut v = 0u64;
-    for shift in (0..64).step_by(7) {
-        let byte = *b
-            .get(*at)
-            .ok_or_else(|| StorageError::corrupt("history entry", "truncated"))?;
-        *at += 1;
-        v |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return Ok(v);
-        }
-    }
-    Err(StorageError::corrupt("history entry", "varint too long"))
+/// A chunk (`CHUNK | base version | base timestamp | entries`) whose entries `write`
+/// appends, relative to `base`, with the version to store it under (its oldest
+/// entry's); `None` if `write` appended none.
+fn encode_chunk(
+    base: CommitVersion,
+    base_ts: Timestamp,
+    write: impl FnOnce(&mut Vec<u8>),
+) -> Result<Option<(CommitVersion, Vec<u8>)>> {
+    let mut out = Vec::with_capacity(64);
+    out.push(CHUNK);
+    out.extend_from_slice(&base.0.to_be_bytes());
+    out.extend_from_slice(&base_ts.to_be_bytes());
+    write(&mut out);
+    let oldest = decode_entries(base, base_ts, &out[17..])
+        .last()
+        .transpose()?
+        .map(|e| e.version());
+    Ok(oldest.map(|v| (v, out)))
 }
 
 /// Takes a latest record apart (see [`Superseded`]). Cost: a parse of its inline
@@ -371,6 +340,7 @@ pub(crate) fn split_latest(latest: &[u8]) -> Result<Superseded<'_>> {
             plain: latest.get(8..),
             inline: &[],
             inline_count: 0,
+            without_history: flags & NO_HISTORY != 0,
         });
     }
     let len = read_u32(latest, 17)? as usize;
@@ -390,6 +360,7 @@ pub(crate) fn split_latest(latest: &[u8]) -> Result<Superseded<'_>> {
         plain: None,
         inline,
         inline_count,
+        without_history: flags & NO_HISTORY != 0,
     })
 }
 
@@ -411,6 +382,14 @@ impl Stored<'_> {
     pub(crate) fn version(&self) -> CommitVersion {
         match self {
             Stored::Record(v, _) | Stored::Entry { version: v, .. } => *v,
+        }
+    }
+
+    /// Its commit timestamp, without decoding the value.
+    pub(crate) fn timestamp(&self) -> Result<Timestamp> {
+        match self {
+            Stored::Record(_, b) => read_u64(b, 1),
+            Stored::Entry { timestamp, .. } => Ok(*timestamp),
         }
     }
 
@@ -438,41 +417,36 @@ impl Stored<'_> {
 fn decode_entries(
     base: CommitVersion,
     base_ts: Timestamp,
-    b: &[u8],
+    mut b: &[u8],
 ) -> impl Iterator<Item = Result<Stored<'_>>> {
-    let mut at = 0usize;
     let (mut version, mut ts) = (base.0, base_ts);
-    let mut failed = false;
+    let bad = |why| StorageError::corrupt("history entry", why);
     std::iter::from_fn(move || {
-        if failed || at >= b.len() {
+        if b.is_empty() {
             return None;
         }
         let item = (|| {
-            let dv = read_varint(b, &mut at)?;
-            let dt = read_varint(b, &mut at)?;
-            let flags = *b
-                .get(at)
-                .ok_or_else(|| StorageError::corrupt("history entry", "truncated"))?;
-            at += 1;
-            let len = read_varint(b, &mut at)? as usize;
-            let value = b
-                .get(at..at.saturating_add(len))
-                .ok_or_else(|| StorageError::corrupt("history entry", "truncated"))?;
-            at += len;
+            let dv = varint::read(&mut b).ok_or_else(|| bad("truncated"))?;
+            let dt = varint::read(&mut b).ok_or_else(|| bad("truncated"))?;
+            let (&flags, rest) = b.split_first().ok_or_else(|| bad("truncated"))?;
+            b = rest;
+            let len = varint::read(&mut b).ok_or_else(|| bad("truncated"))? as usize;
+            let value = b.get(..len).ok_or_else(|| bad("truncated"))?;
+            b = &b[len..];
             version = version
                 .checked_sub(dv)
                 .filter(|_| dv > 0)
-                .ok_or_else(|| StorageError::corrupt("history entry", "bad version"))?;
-            ts = ts
-                .checked_sub(dt)
-                .ok_or_else(|| StorageError::corrupt("history entry", "bad timestamp"))?;
+                .ok_or_else(|| bad("bad version"))?;
+            ts = ts.checked_sub(dt).ok_or_else(|| bad("bad timestamp"))?;
             Ok(Stored::Entry {
                 version: CommitVersion(version),
                 timestamp: ts,
                 value: (flags & TOMBSTONE == 0).then_some(value),
             })
         })();
-        failed = item.is_err();
+        if item.is_err() {
+            b = &[]; // stop after the first error
+        }
         Some(item)
     })
 }

@@ -18,6 +18,7 @@
 use crate::catalog::{self, BranchInfo, BranchStats, DEFAULT_SPACE};
 use crate::engine::{now_micros, Database};
 use crate::error::{Result, StorageError};
+use crate::journal::KeyspaceKind;
 use crate::keys;
 use crate::primitive::CatalogEvent;
 use crate::record;
@@ -220,7 +221,7 @@ impl Database {
             .enumerate()
             .map(|(i, v)| (*v, base + 1 + i as u64))
             .collect();
-        let mut batch = inner.fjall.batch();
+        let mut batch = inner.write_set();
         let mut stats = BranchStats::default();
         let mut spaces: BTreeSet<String> = BTreeSet::new();
         spaces.insert(DEFAULT_SPACE.to_string());
@@ -235,7 +236,7 @@ impl Database {
                 // The newest version is stored only as the latest record.
                 if i + 1 < r.versions.len() {
                     batch.insert(
-                        &inner.data,
+                        KeyspaceKind::Data,
                         keys::history_key(&lk, nv),
                         record::encode_history(*ts, val.as_ref()),
                     );
@@ -248,7 +249,7 @@ impl Database {
             if let Some((nv, ts, val)) = last {
                 created.push(lk.clone());
                 batch.insert(
-                    &inner.latest,
+                    KeyspaceKind::Latest,
                     lk,
                     record::encode_latest(nv, ts, val.as_ref(), false),
                 );
@@ -274,33 +275,33 @@ impl Database {
             created_at: now_micros(),
         };
         batch.insert(
-            &inner.meta,
+            KeyspaceKind::Meta,
             catalog::branch_key(&name),
             catalog::encode_branch(&binfo),
         );
         batch.insert(
-            &inner.meta,
+            KeyspaceKind::Meta,
             catalog::BSEQ_KEY,
             Value::Int((id.0 + 1) as i64).encode(),
         );
         batch.insert(
-            &inner.meta,
+            KeyspaceKind::Meta,
             catalog::stat_key(id),
             catalog::encode_stats(&stats),
         );
         for s in &spaces {
             batch.insert(
-                &inner.meta,
+                KeyspaceKind::Meta,
                 catalog::space_key(id, s),
                 Value::Int(now_micros() as i64).encode(),
             );
         }
         batch.insert(
-            &inner.meta,
+            KeyspaceKind::Meta,
             catalog::HEAD_KEY,
             catalog::encode_head(head, max_ts),
         );
-        self.commit_batch(batch)?;
+        self.inner.write(batch)?;
         filter.inserted(created.iter().map(|k| &k[..]));
         state.head_version = head;
         state.head_ts = max_ts;

@@ -35,6 +35,7 @@ mod changes;
 mod engine;
 mod error;
 mod filter;
+mod journal;
 mod keys;
 mod primitive;
 mod record;

@@ -69,6 +69,7 @@ mod primitive;
 pub use error::{KvError, Result};
 pub use key::{validate_key, MAX_KEY_LEN};
 pub use ops::{
-    delete, get, get_as_of, get_value, get_versioned, history, list, list_paginated, put, KeyPage,
+    delete, get, get_as_of, get_value, get_versioned, history, list, list_paginated, put,
+    put_committed, KeyPage,
 };
 pub use primitive::{KvPrimitive, PRIMITIVE_NAME};

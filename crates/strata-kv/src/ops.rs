@@ -6,7 +6,8 @@
 use crate::error::{KvError, Result};
 use crate::key::validate_key;
 use strata_storage::{
-    tags, HistoryEntry, Scope, StoredValue, Timestamp, Value, Versioned, VersionedStore,
+    tags, CommitVersion, Database, HistoryEntry, Scope, StoredValue, Timestamp, Value, Versioned,
+    VersionedStore,
 };
 
 /// One page of keys from [`list_paginated`].
@@ -37,6 +38,20 @@ pub fn put(store: &mut dyn VersionedStore, scope: &Scope, key: &str, value: Valu
     validate_key(key)?;
     store.put(scope, tags::KV, key.as_bytes(), value)?;
     Ok(())
+}
+
+/// Sets `key` to `value` as a commit of its own, without a transaction (see
+/// [`Database::put_committed`]: the write wins over concurrent ones, as a
+/// transaction holding only this put would), and returns the commit's version.
+/// Cost: one commit, a little less than [`put`] in a transaction of its own.
+pub fn put_committed(
+    db: &Database,
+    scope: &Scope,
+    key: &str,
+    value: Value,
+) -> Result<CommitVersion> {
+    validate_key(key)?;
+    Ok(db.put_committed(scope, tags::KV, key.as_bytes(), value)?)
 }
 
 /// The current value of `key`, or `None` if it is missing or deleted. Sees the

@@ -346,3 +346,16 @@ fn cursor_outside_the_prefix() {
     let mid = strata_kv::list_paginated(&snap, &s, "m:", None, Some("m:1")).expect("page");
     assert_eq!(mid.keys, vec!["m:2"]);
 }
+
+#[test]
+fn put_committed_validates_like_put_and_commits_at_once() {
+    let (db, s) = open();
+    let v = strata_kv::put_committed(&db, &s, "a", Value::from("x")).expect("put");
+    assert_eq!(v, db.committed_version());
+    assert_eq!(get(&db, &s, "a"), Some(Value::from("x")));
+    for bad in ["", &"k".repeat(MAX_KEY_LEN + 1)] {
+        let err = strata_kv::put_committed(&db, &s, bad, Value::Int(1)).expect_err("bad key");
+        assert!(matches!(err, KvError::InvalidKey(_)), "{err}");
+    }
+    assert_eq!(db.committed_version(), v);
+}

@@ -117,6 +117,15 @@ pub(crate) struct JournalOps {
 }
 
 impl JournalOps {
+    /// An empty payload with room for a small commit's operations (growing the buffer
+    /// from empty was ~2% of a put).
+    pub(crate) fn new() -> JournalOps {
+        JournalOps {
+            bytes: Vec::with_capacity(256),
+            oversized: false,
+        }
+    }
+
     /// Records an insert of `value` under `key`.
     pub(crate) fn insert(&mut self, ks: KeyspaceKind, key: &[u8], value: &[u8]) {
         if self.reserve(key.len() + value.len()) {

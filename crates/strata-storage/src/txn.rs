@@ -128,12 +128,7 @@ impl Transaction {
                 "cannot write in a read-only transaction".into(),
             ));
         }
-        if key.len() > MAX_KEY_BYTES {
-            return Err(StorageError::InvalidInput(format!(
-                "key is {} bytes, longer than the maximum {MAX_KEY_BYTES}",
-                key.len()
-            )));
-        }
+        check_key_len(key)?;
         if !self.db.branch_id_exists(scope.branch) {
             return Err(StorageError::NotFound(format!(
                 "branch id {} not found",
@@ -179,6 +174,17 @@ impl Transaction {
             ),
         );
     }
+}
+
+/// Refuses keys longer than [`MAX_KEY_BYTES`].
+pub(crate) fn check_key_len(key: &[u8]) -> Result<()> {
+    if key.len() > MAX_KEY_BYTES {
+        return Err(StorageError::InvalidInput(format!(
+            "key is {} bytes, longer than the maximum {MAX_KEY_BYTES}",
+            key.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Largest raw key accepted by the engine, in bytes (fjall's own limit is 64 KiB and the

@@ -445,3 +445,57 @@ fn a_database_in_another_key_layout_is_refused_clearly() {
     let again = Database::open(&path, DatabaseOptions::default()).expect_err("still refused");
     assert_eq!(err.to_string(), again.to_string());
 }
+
+#[test]
+fn put_committed_is_a_commit_of_its_own() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    let db = Database::open(&path, DatabaseOptions::default()).expect("open");
+    let s = db.default_scope();
+    let v1 = db
+        .put_committed(&s, tags::KV, b"k", Value::Int(1))
+        .expect("put");
+    assert_eq!(v1, db.committed_version());
+    // A transaction that began before a put_committed of its key loses, as it
+    // would against any other commit of that key (first committer wins).
+    let mut t = db.begin(false);
+    t.put(&s, tags::KV, b"k", Value::Int(9)).expect("buffer");
+    let v2 = db
+        .put_committed(&s, tags::KV, b"k", Value::Int(2))
+        .expect("put");
+    assert!(v2 > v1);
+    let err = t.commit().expect_err("conflict");
+    assert!(matches!(err, StorageError::Conflict(_)), "{err}");
+    // Versioned, with history, in the change log, and durable like any commit.
+    let r = db.read();
+    let got = r.get(&s, tags::KV, b"k").expect("get").expect("present");
+    assert_eq!((got.value, got.version), (Value::Int(2), v2));
+    let hist = r.history(&s, tags::KV, b"k").expect("history");
+    assert_eq!(
+        hist.iter().map(|h| h.version).collect::<Vec<_>>(),
+        vec![v2, v1]
+    );
+    let changed = db
+        .changed_keys(s.branch, strata_storage::CommitVersion(0), v2)
+        .expect("changed");
+    assert_eq!(changed.iter().filter(|(_, _, k)| k == b"k").count(), 2);
+    // Bad input is refused and writes nothing.
+    let long = vec![b'x'; strata_storage::MAX_KEY_BYTES + 1];
+    let err = db
+        .put_committed(&s, tags::KV, &long, Value::Int(3))
+        .expect_err("too long");
+    assert!(matches!(err, StorageError::InvalidInput(_)), "{err}");
+    let gone = strata_storage::Scope {
+        branch: strata_storage::BranchId(9999),
+        space: "default".into(),
+    };
+    let err = db
+        .put_committed(&gone, tags::KV, b"k", Value::Int(3))
+        .expect_err("no branch");
+    assert!(matches!(err, StorageError::NotFound(_)), "{err}");
+    assert_eq!(db.committed_version(), v2);
+    drop(r);
+    drop(db);
+    let db = Database::open(&path, DatabaseOptions::default()).expect("reopen");
+    assert_eq!(kv(&db, "k"), Some(Value::Int(2)));
+}

@@ -416,7 +416,21 @@ impl Session {
 
     /// Stores `value` at `key`.
     pub fn kv_put(&self, key: &str, value: Value) -> Result<Written<()>> {
-        self.write(|t, s| Ok(strata_kv::put(t, s, key, value.clone())?))
+        let c = self.ctx.lock();
+        if c.txn.is_some() {
+            drop(c);
+            return self.write(|t, s| Ok(strata_kv::put(t, s, key, value.clone())?));
+        }
+        // A blind write outside a transaction: committed directly, without a
+        // transaction's buffer or a copy of the value for retries (it cannot conflict).
+        self.check_branch(&c)?;
+        let scope = Scope::new(c.branch_id, c.space.clone());
+        drop(c);
+        let version = strata_kv::put_committed(self.db(), &scope, key, value)?;
+        Ok(Written {
+            value: (),
+            version: Some(version),
+        })
     }
 
     /// The value at `key` (as of `as_of` if given).

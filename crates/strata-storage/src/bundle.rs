@@ -302,7 +302,7 @@ impl Database {
             catalog::encode_head(head, max_ts),
         );
         self.inner.write(batch)?;
-        filter.inserted(created.iter().map(|k| &k[..]));
+        filter.inserted(created.iter().map(|k| &k[..]), || inner.drain().is_ok());
         state.head_version = head;
         state.head_ts = max_ts;
         inner.committed.store(head.0, Ordering::Release);

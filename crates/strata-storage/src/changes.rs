@@ -32,7 +32,7 @@ impl Database {
     /// deleted and created again gets a new time, so derived data can tell the two
     /// apart. Cost: one point read of the catalog.
     pub fn space_created_at(&self, branch: BranchId, space: &str) -> Result<Option<Timestamp>> {
-        let Some(bytes) = self.inner.meta.get(catalog::space_key(branch, space))? else {
+        let Some(bytes) = self.inner.meta()?.get(catalog::space_key(branch, space))? else {
             return Ok(None);
         };
         match Value::decode(&bytes)? {

@@ -7,6 +7,7 @@ use crate::error::{Result, StorageError};
 use crate::filter::KeyFilter;
 use crate::journal::{self, JournalOp, JournalOps, KeyspaceKind, MappedJournal};
 use crate::keys;
+use crate::pending::Pending;
 use crate::primitive::{CatalogEvent, ChangedKey, CommitObserver, CommittedChange};
 use crate::record::{self, Record};
 use crate::store::{
@@ -169,9 +170,11 @@ pub(crate) struct CommitState {
 
 pub(crate) struct Inner {
     pub fjall: fjall::Database,
-    pub data: Keyspace,
-    pub latest: Keyspace,
-    pub meta: Keyspace,
+    // The keyspaces, read only through `data()`, `latest()` and `meta()` (which apply
+    // deferred commits first) or, for a latest point read, `Database::latest_record`.
+    data_ks: Keyspace,
+    latest_ks: Keyspace,
+    meta_ks: Keyspace,
     /// Recently read `latest` records (see `cache.rs`).
     pub latest_cache: LatestCache,
     /// Which record keys certainly do not exist (see `filter.rs`).
@@ -187,21 +190,42 @@ pub(crate) struct Inner {
     pub opened_at: std::time::Instant,
     /// Change-log entries not yet written (see [`LogTail`]).
     pub log_tail: Mutex<LogTail>,
-    /// The mapped journal of a database on disk with `Durability::Standard` (see
-    /// `journal.rs`); `None` otherwise. Its lock also orders every batch written.
-    pub journal: Option<Mutex<MappedJournal>>,
+    /// The mapped journal (a database on disk with `Durability::Standard`, see
+    /// `journal.rs`) and the deferred commits (`pending.rs`), under the lock that
+    /// orders every write to fjall.
+    writes: Mutex<WriteState>,
+    /// Whether the database has a mapped journal.
+    has_journal: bool,
+    /// Whether commits are deferred (see `pending.rs`).
+    defers: bool,
+    /// Set while deferred operations wait (readers skip the lock when clear).
+    pending_flag: std::sync::atomic::AtomicBool,
     // Dropped last: removes the directory of a temporary database.
     pub _temp: Option<tempfile::TempDir>,
 }
 
+/// The mapped journal and the deferred commits (see `Inner::writes`).
+pub(crate) struct WriteState {
+    journal: Option<MappedJournal>,
+    pending: Pending,
+}
+
 /// The operations of one atomic write, on their way into fjall (and into the mapped
-/// journal, when the database has one). Build with [`Inner::write_set`], apply with
-/// [`Inner::write`].
+/// journal, when the database has one). Build with [`Inner::write_set`] (or
+/// [`Inner::commit_set`] for a commit), apply with [`Inner::write`].
 pub(crate) struct WriteSet<'a> {
     inner: &'a Inner,
-    batch: fjall::OwnedWriteBatch,
+    target: Target,
     /// The same operations encoded for the journal (`None` without a journal).
     ops: Option<JournalOps>,
+}
+
+/// Where a [`WriteSet`]'s operations go.
+enum Target {
+    /// A fjall batch, applied by `Inner::write`.
+    Batch(fjall::OwnedWriteBatch),
+    /// A commit's operations, deferred (see `pending.rs`).
+    Deferred(Vec<(KeyspaceKind, fjall::Slice, Option<fjall::Slice>)>),
 }
 
 impl WriteSet<'_> {
@@ -217,7 +241,10 @@ impl WriteSet<'_> {
         if let Some(ops) = &mut self.ops {
             ops.insert(ks, &key, &value);
         }
-        self.batch.insert(self.inner.keyspace(ks), key, value);
+        match &mut self.target {
+            Target::Batch(b) => b.insert(self.inner.raw_keyspace(ks), key, value),
+            Target::Deferred(list) => list.push((ks, key, Some(value))),
+        }
     }
 
     /// Adds the removal of `key`.
@@ -226,7 +253,10 @@ impl WriteSet<'_> {
         if let Some(ops) = &mut self.ops {
             ops.remove(ks, &key);
         }
-        self.batch.remove(self.inner.keyspace(ks), key);
+        match &mut self.target {
+            Target::Batch(b) => b.remove(self.inner.raw_keyspace(ks), key),
+            Target::Deferred(list) => list.push((ks, key, None)),
+        }
     }
 }
 
@@ -234,61 +264,196 @@ impl Inner {
     /// The keyspace holding the change log, for writes (see `log_keyspace`).
     const LOG_KEYSPACE: KeyspaceKind = KeyspaceKind::Latest;
 
-    /// The fjall keyspace `ks` names.
-    pub(crate) fn keyspace(&self, ks: KeyspaceKind) -> &Keyspace {
+    /// The fjall keyspace `ks` names, for building batches. Reads go through
+    /// [`Inner::data`], [`Inner::latest`] or [`Inner::meta`] instead.
+    fn raw_keyspace(&self, ks: KeyspaceKind) -> &Keyspace {
         match ks {
-            KeyspaceKind::Data => &self.data,
-            KeyspaceKind::Latest => &self.latest,
-            KeyspaceKind::Meta => &self.meta,
+            KeyspaceKind::Data => &self.data_ks,
+            KeyspaceKind::Latest => &self.latest_ks,
+            KeyspaceKind::Meta => &self.meta_ks,
         }
     }
 
-    /// An empty write.
+    /// The keyspace `ks` names, with the deferred commits applied: what every read of
+    /// fjall goes through. Cost: nothing when no commit waits, else one fjall batch.
+    pub(crate) fn keyspace(&self, ks: KeyspaceKind) -> Result<&Keyspace> {
+        self.drain()?;
+        Ok(self.raw_keyspace(ks))
+    }
+
+    /// `data` (history), for reading (see [`Inner::keyspace`]).
+    pub(crate) fn data(&self) -> Result<&Keyspace> {
+        self.keyspace(KeyspaceKind::Data)
+    }
+
+    /// `latest` (latest records and the change log), for reading.
+    pub(crate) fn latest(&self) -> Result<&Keyspace> {
+        self.keyspace(KeyspaceKind::Latest)
+    }
+
+    /// `meta` (catalog, statistics, head), for reading.
+    pub(crate) fn meta(&self) -> Result<&Keyspace> {
+        self.keyspace(KeyspaceKind::Meta)
+    }
+
+    /// An empty write, applied at once by [`Inner::write`].
     pub(crate) fn write_set(&self) -> WriteSet<'_> {
         WriteSet {
             inner: self,
-            batch: self.fjall.batch(),
-            ops: self.journal.as_ref().map(|_| JournalOps::new()),
+            target: Target::Batch(self.fjall.batch()),
+            ops: self.has_journal.then(JournalOps::new),
         }
     }
 
-    /// Applies `ws` atomically. With a mapped journal, the batch goes to fjall's
-    /// buffered journal and its copy into the mapped one, so it survives a crash of
-    /// the process without a system call (see `journal.rs`); a full journal first has
-    /// fjall's buffer written out and starts over (one `write` every ~20k small
-    /// commits). A batch too large for the journal is applied between two such
-    /// writes instead. Without a journal, fjall's durability setting applies.
+    /// An empty commit: deferred where the database allows it (see `pending.rs`).
+    pub(crate) fn commit_set(&self) -> WriteSet<'_> {
+        if !self.defers {
+            return self.write_set();
+        }
+        WriteSet {
+            inner: self,
+            target: Target::Deferred(Vec::with_capacity(4)),
+            ops: self.has_journal.then(JournalOps::new),
+        }
+    }
+
+    /// Applies `ws` atomically, after every write before it.
+    ///
+    /// - A deferred commit joins the waiting operations (applied to fjall every
+    ///   `DRAIN_COMMITS` commits, or when something reads fjall) and, with a mapped
+    ///   journal, is copied into it: it survives a crash of the process without a
+    ///   system call (see `journal.rs`).
+    /// - Any other write applies the waiting operations first, then its batch: to
+    ///   fjall's buffered journal and, copied, into the mapped one.
+    /// - A full mapped journal first has everything applied and fjall's buffer written
+    ///   out, then starts over (one `write` every ~20k small commits); a batch too
+    ///   large for it is applied between two such writes instead. Without a journal,
+    ///   fjall's durability setting applies.
     pub(crate) fn write(&self, ws: WriteSet<'_>) -> Result<()> {
-        let Some(journal) = &self.journal else {
-            return ws.batch.commit().map_err(map_fjall);
-        };
-        let mut j = journal.lock();
-        let ops = ws.ops.as_ref().and_then(|o| o.payload());
-        match ops {
-            Some(payload) => {
-                if !j.fits(payload.len()) {
-                    self.fjall.persist(PersistMode::Buffer).map_err(map_fjall)?;
-                    j.reset();
+        let WriteSet { target, ops, .. } = ws;
+        let payload = ops.as_ref().and_then(|o| o.payload());
+        let mut st = self.writes.lock();
+        match target {
+            Target::Deferred(list) if ops.is_none() || payload.is_some() => {
+                if let Some(p) = payload {
+                    if !st.journal.as_ref().is_some_and(|j| j.fits(p.len())) {
+                        self.start_journal_over(&mut st)?;
+                    }
                 }
-                ws.batch.commit().map_err(map_fjall)?;
-                j.append(payload);
+                st.pending.add(list);
+                self.pending_flag.store(true, Ordering::Release);
+                if let (Some(p), Some(j)) = (payload, st.journal.as_mut()) {
+                    j.append(p);
+                }
+                if st.pending.due() {
+                    // The commit is done (it waits, and it is in the journal); a
+                    // failure here is reported by the next read or write instead.
+                    let _ = self.drain_locked(&mut st);
+                }
+                Ok(())
+            }
+            Target::Deferred(list) => {
+                let mut batch = self.fjall.batch();
+                for (ks, key, value) in list {
+                    match value {
+                        Some(v) => batch.insert(self.raw_keyspace(ks), key, v),
+                        None => batch.remove(self.raw_keyspace(ks), key),
+                    }
+                }
+                self.apply_now(&mut st, batch, None)
+            }
+            Target::Batch(batch) => self.apply_now(&mut st, batch, payload),
+        }
+    }
+
+    /// Applies `batch` to fjall now, after the waiting operations; `payload` is its
+    /// journal copy (`None` with a journal: too large to copy).
+    fn apply_now(
+        &self,
+        st: &mut WriteState,
+        batch: fjall::OwnedWriteBatch,
+        payload: Option<&[u8]>,
+    ) -> Result<()> {
+        self.drain_locked(st)?;
+        if st.journal.is_none() {
+            return batch.commit().map_err(map_fjall);
+        }
+        match payload {
+            Some(p) => {
+                if !st.journal.as_ref().is_some_and(|j| j.fits(p.len())) {
+                    self.start_journal_over(st)?;
+                }
+                batch.commit().map_err(map_fjall)?;
+                if let Some(j) = st.journal.as_mut() {
+                    j.append(p);
+                }
             }
             None => {
-                self.fjall.persist(PersistMode::Buffer).map_err(map_fjall)?;
-                j.reset();
-                ws.batch.commit().map_err(map_fjall)?;
+                self.start_journal_over(st)?;
+                batch.commit().map_err(map_fjall)?;
                 self.fjall.persist(PersistMode::Buffer).map_err(map_fjall)?;
             }
         }
         Ok(())
     }
 
-    /// Makes fjall's journal durable as `mode` says and, since everything the mapped
-    /// journal holds is then in fjall's, starts the mapped journal over.
+    /// Applies the waiting operations, hands fjall's journal buffer to the operating
+    /// system and empties the mapped journal (everything it held is in fjall's now).
+    fn start_journal_over(&self, st: &mut WriteState) -> Result<()> {
+        self.drain_locked(st)?;
+        self.fjall.persist(PersistMode::Buffer).map_err(map_fjall)?;
+        if let Some(j) = st.journal.as_mut() {
+            j.reset();
+        }
+        Ok(())
+    }
+
+    /// Applies the deferred operations to fjall as one batch (see `pending.rs`).
+    /// Cost: nothing when none wait, else a fjall insert per waiting key.
+    pub(crate) fn drain(&self) -> Result<()> {
+        if !self.pending_flag.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut st = self.writes.lock();
+        self.drain_locked(&mut st)
+    }
+
+    fn drain_locked(&self, st: &mut WriteState) -> Result<()> {
+        if st.pending.is_empty() {
+            return Ok(());
+        }
+        let mut batch = self.fjall.batch();
+        for (ks, key, value) in st.pending.ops() {
+            match value {
+                Some(v) => batch.insert(self.raw_keyspace(ks), key.clone(), v.clone()),
+                None => batch.remove(self.raw_keyspace(ks), key.clone()),
+            }
+        }
+        // Into fjall first, then out of here: a reader that misses an operation here
+        // finds it in fjall.
+        batch.commit().map_err(map_fjall)?;
+        st.pending.clear();
+        self.pending_flag.store(false, Ordering::Release);
+        Ok(())
+    }
+
+    /// The deferred operation on latest key `lk`, if one waits: `Some(Some(record))`,
+    /// or `Some(None)` for a removal.
+    fn pending_latest(&self, lk: &[u8]) -> Option<Option<fjall::Slice>> {
+        if !self.pending_flag.load(Ordering::Acquire) {
+            return None;
+        }
+        self.writes.lock().pending.get(KeyspaceKind::Latest, lk)
+    }
+
+    /// Applies the deferred commits, makes fjall's journal durable as `mode` says
+    /// and, since everything the mapped journal holds is then in fjall's, starts the
+    /// mapped journal over.
     pub(crate) fn persist(&self, mode: PersistMode) -> Result<()> {
-        let mut j = self.journal.as_ref().map(|j| j.lock());
+        let mut st = self.writes.lock();
+        self.drain_locked(&mut st)?;
         self.fjall.persist(mode).map_err(map_fjall)?;
-        if let Some(j) = j.as_mut() {
+        if let Some(j) = st.journal.as_mut() {
             j.reset();
         }
         Ok(())
@@ -297,8 +462,8 @@ impl Inner {
     /// The keyspace holding the change log: `latest`, under the `FF` prefix, so that a
     /// commit of new keys touches one keyspace (fjall's batch commit pays per keyspace
     /// touched; `meta` cost ~0.4 µs more per put, measured with `storage_bench`).
-    pub(crate) fn log_keyspace(&self) -> &Keyspace {
-        &self.latest
+    pub(crate) fn log_keyspace(&self) -> Result<&Keyspace> {
+        self.latest()
     }
 
     /// Adds to `batch` one change-log group per branch of `entries` (`(branch,
@@ -360,7 +525,9 @@ impl Inner {
     }
 
     fn flush_memtables(&self) {
-        let keyspaces = [&self.data, &self.latest, &self.meta];
+        // What waits goes into the memtables first (a failure leaves it waiting).
+        let _ = self.drain();
+        let keyspaces = [&self.data_ks, &self.latest_ks, &self.meta_ks];
         // Seal all three first so their flushes run together, then wait.
         for ks in keyspaces {
             let _ = ks.rotate_memtable();
@@ -664,11 +831,7 @@ impl Database {
                 fjall.persist(PersistMode::SyncAll).map_err(map_fjall)?;
             }
             if mapped {
-                Some(Mutex::new(MappedJournal::open(
-                    &journal_path,
-                    &found,
-                    boot,
-                )?))
+                Some(MappedJournal::open(&journal_path, &found, boot)?)
             } else {
                 // Its records are applied and synced: another mode must not leave
                 // them for a later open to apply again.
@@ -680,6 +843,8 @@ impl Database {
         } else {
             None
         };
+        // Commits wait in memory where they need not be in fjall's journal at once.
+        let defers = journal.is_some() || options.durability == Durability::None;
         let (head_version, head_ts) = match meta.get(catalog::HEAD_KEY)? {
             Some(b) => catalog::decode_head(&b)?,
             None => (CommitVersion(0), 0),
@@ -688,9 +853,9 @@ impl Database {
         let key_filter = KeyFilter::new(latest.clone());
         let inner = Inner {
             fjall,
-            data,
-            latest,
-            meta,
+            data_ks: data,
+            latest_ks: latest,
+            meta_ks: meta,
             latest_cache: LatestCache::new(options.read_cache_size),
             key_filter,
             commit: Mutex::new(CommitState {
@@ -706,7 +871,13 @@ impl Database {
             next_txn_id: AtomicU64::new(1),
             opened_at: std::time::Instant::now(),
             log_tail: Mutex::new(LogTail::default()),
-            journal,
+            has_journal: journal.is_some(),
+            defers,
+            writes: Mutex::new(WriteState {
+                journal,
+                pending: Pending::default(),
+            }),
+            pending_flag: std::sync::atomic::AtomicBool::new(false),
             _temp: temp,
         };
         let db = Database {
@@ -719,7 +890,7 @@ impl Database {
         inner.key_filter.begin(
             inner._temp.is_none().then_some(inner.path.as_path()),
             db.committed_version().0,
-            inner.latest.approximate_len() as u64,
+            inner.latest_ks.approximate_len() as u64,
         );
         Ok(db)
     }
@@ -735,13 +906,13 @@ impl Database {
         // Marked open and never closed: the change log may lack its last entries.
         let unclean = inner._temp.is_none()
             && inner
-                .meta
+                .meta()?
                 .get(catalog::OPEN_KEY)?
                 .is_some_and(|v| v.first() == Some(&1));
         let mut last: Vec<(BranchId, CommitVersion, Timestamp)> = Vec::new();
         for id in ids {
             if let Some(kv) = inner
-                .log_keyspace()
+                .log_keyspace()?
                 .prefix(catalog::change_prefix(id))
                 .next_back()
             {
@@ -840,7 +1011,7 @@ impl Database {
             c.0 = c.0.max(ts);
             c.1.entry(b).or_default().push(lk.to_vec());
         };
-        for kv in inner.latest.range(..vec![catalog::CHANGE_LOG_MARK]) {
+        for kv in inner.latest()?.range(..vec![catalog::CHANGE_LOG_MARK]) {
             let (k, v) = kv.into_inner()?;
             let version = record::latest_version(&v)?;
             if version <= logged {
@@ -869,7 +1040,7 @@ impl Database {
             // stored under its own oldest version, which may be at or below `logged`.
             let start = keys::history_key(&k, CommitVersion(oldest.0 - 1));
             let end = keys::history_key(&k, CommitVersion(0));
-            for kv in inner.data.range(start..=end) {
+            for kv in inner.data()?.range(start..=end) {
                 let (hk, hv) = kv.into_inner()?;
                 let (_, key_version) = keys::split_history_key(&hk)
                     .ok_or_else(|| StorageError::corrupt("history key", "too short"))?;
@@ -1024,7 +1195,11 @@ impl Database {
         // Deletions still in memtables would survive a compaction of the tables, so
         // write the memtables out first.
         self.flush_memtables();
-        for ks in [&self.inner.data, &self.inner.latest, &self.inner.meta] {
+        for ks in [
+            &self.inner.data_ks,
+            &self.inner.latest_ks,
+            &self.inner.meta_ks,
+        ] {
             ks.major_compact()?;
         }
         // fjall deletes the tables a compaction replaced when it next rotates a
@@ -1279,7 +1454,7 @@ impl Database {
         loop {
             let mut batch = self.inner.write_set();
             let mut n = 0;
-            for kv in self.inner.keyspace(ks).prefix(prefix).take(10_000) {
+            for kv in self.inner.keyspace(ks)?.prefix(prefix).take(10_000) {
                 batch.remove(ks, kv.key()?);
                 n += 1;
             }
@@ -1322,7 +1497,7 @@ impl Database {
         // A group is stored under its last version: the groups to read start at the
         // first version above `after` and end with the first one that starts above
         // `upto`.
-        'groups: for kv in self.inner.log_keyspace().range(start..=end) {
+        'groups: for kv in self.inner.log_keyspace()?.range(start..=end) {
             let (k, v) = kv.into_inner()?;
             let key_version = catalog::decode_change_key(&k).ok_or_else(bad)?;
             for (version, entry) in catalog::change_entries(key_version, &v).ok_or_else(bad)? {
@@ -1385,7 +1560,7 @@ impl Database {
             .read()
             .chain(branch, self.committed_version());
         for (b, limit) in &chain {
-            for kv in self.inner.latest.prefix(keys::space_prefix(*b, space)) {
+            for kv in self.inner.latest()?.prefix(keys::space_prefix(*b, space)) {
                 let (k, v) = kv.into_inner()?;
                 let rec_version = record::latest_version(&v)?;
                 let live = if rec_version <= *limit {
@@ -1462,7 +1637,7 @@ impl Database {
     /// lock). Cost: a scan of the branch's latest keys.
     fn recount_live(&self, branch: BranchId) -> Result<()> {
         let mut live = 0u64;
-        for kv in self.inner.latest.prefix(keys::branch_prefix(branch)) {
+        for kv in self.inner.latest()?.prefix(keys::branch_prefix(branch)) {
             let v = kv.value()?;
             if record::latest_counts_as_live(&v) {
                 live += 1;
@@ -1507,7 +1682,7 @@ impl Database {
         for (b, limit) in chain.iter().rev() {
             for kv in self
                 .inner
-                .latest
+                .latest()?
                 .prefix(keys::space_prefix(*b, &scope.space))
             {
                 let (k, v) = kv.into_inner()?;
@@ -1569,7 +1744,7 @@ impl Database {
         }
         let start = keys::history_key(latest_key, limit);
         let end = keys::history_key(latest_key, CommitVersion(0));
-        for kv in self.inner.data.range(start..=end) {
+        for kv in self.inner.data()?.range(start..=end) {
             let (k, v) = kv.into_inner()?;
             let (_, key_version) = keys::split_history_key(&k)
                 .ok_or_else(|| StorageError::corrupt("history key", "too short"))?;
@@ -1582,15 +1757,22 @@ impl Database {
         Ok(None)
     }
 
-    /// The raw latest record of a latest key, from the latest-record cache or fjall
-    /// (filling the cache). Cost: a hash lookup on a hit, a fjall point read otherwise.
+    /// The raw latest record of a latest key, from the latest-record cache, the
+    /// deferred commits, or fjall (filling the cache). Cost: a hash lookup on a hit,
+    /// else one more under the write lock while commits wait, then a fjall point read.
     pub(crate) fn latest_record(&self, lk: &[u8]) -> Result<Option<fjall::Slice>> {
         let cache = &self.inner.latest_cache;
         if let Some(v) = cache.get(lk) {
             return Ok(Some(v));
         }
         let generation = cache.generation();
-        let v = self.inner.latest.get(lk)?;
+        if let Some(waiting) = self.inner.pending_latest(lk) {
+            return Ok(waiting);
+        }
+        // Nothing waits for this key (a commit deferred after the check is newer than
+        // this read's snapshot, and a drain puts it into fjall before it stops
+        // waiting), so fjall holds the newest record.
+        let v = self.inner.latest_ks.get(lk)?;
         if let Some(v) = &v {
             cache.fill(lk, v.clone(), generation);
         }
@@ -1743,7 +1925,7 @@ impl Database {
             }
             let start = keys::history_key(&lk, below);
             let end = keys::history_key(&lk, CommitVersion(0));
-            for kv in self.inner.data.range(start..=end) {
+            for kv in self.inner.data()?.range(start..=end) {
                 let (k, v) = kv.into_inner()?;
                 let (_, key_version) = keys::split_history_key(&k)
                     .ok_or_else(|| StorageError::corrupt("history key", "too short"))?;
@@ -1779,9 +1961,9 @@ impl Database {
                 Some(a) => {
                     let mut start = keys::latest_key(b, &scope.space, tag, a);
                     start.push(0x00); // strictly after `a`
-                    self.inner.latest.range(start..)
+                    self.inner.latest()?.range(start..)
                 }
-                None => self.inner.latest.range(p.clone()..),
+                None => self.inner.latest()?.range(p.clone()..),
             };
             let mut out = Vec::new();
             for kv in iter {
@@ -1810,7 +1992,7 @@ impl Database {
         for (b, lim) in chain.iter().rev() {
             let p = keys::user_prefix(*b, &scope.space, tag, prefix);
             let scope_len = keys::scope_prefix(*b, &scope.space, tag).len();
-            for kv in self.inner.latest.prefix(&p) {
+            for kv in self.inner.latest()?.prefix(&p) {
                 let (k, v) = kv.into_inner()?;
                 let rec = record::decode_latest(&v)?;
                 let hides = rec.version > *lim && record::latest_without_history(&v);
@@ -1858,7 +2040,7 @@ impl Database {
             let scope_len = keys::scope_prefix(*b, &scope.space, tag).len();
             // Keys of this branch whose latest record answers the read.
             let mut answered: BTreeSet<Vec<u8>> = BTreeSet::new();
-            for kv in self.inner.latest.prefix(&p) {
+            for kv in self.inner.latest()?.prefix(&p) {
                 let (k, v) = kv.into_inner()?;
                 let answers =
                     record::latest_version(&v)? <= *lim && record::latest_timestamp(&v)? <= ts;
@@ -1891,7 +2073,7 @@ impl Database {
                 }
             }
             let mut current: Option<Vec<u8>> = None;
-            for kv in self.inner.data.prefix(&p) {
+            for kv in self.inner.data()?.prefix(&p) {
                 let (k, v) = kv.into_inner()?;
                 let (lk, key_version) = keys::split_history_key(&k)
                     .ok_or_else(|| StorageError::corrupt("history key", "too short"))?;
@@ -1947,7 +2129,7 @@ impl Database {
         let mut state = inner.commit.lock();
         let version = CommitVersion(state.head_version.0 + 1);
         let ts = now_micros().max(state.head_ts + 1);
-        let mut batch = inner.write_set();
+        let mut batch = inner.commit_set();
         // Live-key count changes per branch (commits touch one branch or a few).
         let mut deltas: Vec<(BranchId, i64)> = Vec::with_capacity(1);
         let mut new_spaces = Vec::new();
@@ -2182,7 +2364,7 @@ impl Database {
         }
         drop(tail);
         committed?;
-        filter.inserted_hashes(created);
+        filter.inserted_hashes(created, || inner.drain().is_ok());
         for (lk, rec, is_new, keep) in written {
             match (is_new, keep) {
                 // `put_new` keys are not cached, and were not.

@@ -37,6 +37,7 @@ mod error;
 mod filter;
 mod journal;
 mod keys;
+mod pending;
 mod primitive;
 mod record;
 mod store;

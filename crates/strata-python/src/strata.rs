@@ -453,18 +453,19 @@ impl Strata {
     fn kv_get<'py>(
         &self,
         py: Python<'py>,
-        key: String,
+        key: &str,
         as_of: Option<Int>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let as_of = as_of_arg(py, as_of)?;
         if as_of.is_none() {
-            // The common read: the stored encoding goes straight to Python objects.
-            return match self.run(py, move |s| s.kv_get_value(&key))? {
+            // The common read: the stored encoding goes straight to Python objects, and
+            // the key is read in place (the str's UTF-8 buffer lives as long as the call).
+            return match self.run(py, move |s| s.kv_get_value(key))? {
                 Some(v) => convert::stored_to_py(py, &v),
                 None => Ok(py.None().into_bound(py)),
             };
         }
-        let found = self.run(py, move |s| s.kv_get(&key, as_of))?;
+        let found = self.run(py, move |s| s.kv_get(key, as_of))?;
         match found {
             Some(v) => convert::to_py(py, &v),
             None => Ok(py.None().into_bound(py)),

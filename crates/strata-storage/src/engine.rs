@@ -1794,8 +1794,16 @@ impl Database {
         version: CommitVersion,
         max_ts: Option<Timestamp>,
     ) -> Result<Option<Visible>> {
-        let chain = self.inner.catalog.read().chain(scope.branch, version);
-        for (b, limit) in chain {
+        // A branch without a parent (the common case) reads only itself: no chain to
+        // build (an allocation per read).
+        let (only, chain) = {
+            let cat = self.inner.catalog.read();
+            match cat.by_id(scope.branch) {
+                Some(info) if info.parent.is_none() => (Some((scope.branch, version)), Vec::new()),
+                _ => (None, cat.chain(scope.branch, version)),
+            }
+        };
+        for (b, limit) in only.into_iter().chain(chain) {
             let lk = keys::latest_key(b, &scope.space, tag, key);
             let Some(v) = self.latest_record(&lk)? else {
                 // No latest record: the key was never written on this branch (and so

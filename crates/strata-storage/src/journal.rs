@@ -303,9 +303,13 @@ impl MappedJournal {
             epoch,
             at: HEADER,
         };
-        // The boot id first: a header with the magic but an older id is ignored.
-        j.map[BOOT_AT..BOOT_AT + BOOT_LEN].copy_from_slice(boot);
+        // The magic first, then the boot id: a process killed in between leaves a
+        // header with the magic and the old (or, in an erased file, no) boot id, which
+        // the next open treats as foreign and erases. The other order would leave
+        // bytes without the magic, which reading refuses as not a journal.
         j.map[..8].copy_from_slice(MAGIC);
+        std::sync::atomic::compiler_fence(Ordering::SeqCst);
+        j.map[BOOT_AT..BOOT_AT + BOOT_LEN].copy_from_slice(boot);
         j.reset();
         Ok(j)
     }
@@ -412,6 +416,21 @@ mod tests {
         assert_eq!(j.epoch, 3);
         assert_eq!(records(&path).len(), 0);
         drop(j);
+    }
+
+    #[test]
+    fn a_header_written_halfway_is_foreign_not_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(FILE);
+        // What a kill between the magic and the boot id leaves in an erased file.
+        let mut bytes = vec![0u8; CAPACITY];
+        bytes[..8].copy_from_slice(MAGIC);
+        std::fs::write(&path, &bytes).expect("write");
+        let found = read_records(&path, BOOT).expect("a journal, not an error");
+        assert!(found.foreign && found.records.is_empty());
+        let j = MappedJournal::open(&path, &found, BOOT).expect("open");
+        drop(j);
+        assert_eq!(read_records(&path, BOOT).expect("read").epoch, 1);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::cache::LatestCache;
 use crate::catalog::{self, BranchInfo, BranchStats, Catalog, DEFAULT_BRANCH, DEFAULT_SPACE};
 use crate::error::{Result, StorageError};
 use crate::filter::KeyFilter;
-use crate::journal::{self, JournalOp, JournalOps, KeyspaceKind, MappedJournal};
+use crate::journal::{self, JournalOps, KeyspaceKind, MappedJournal};
 use crate::keys;
 use crate::pending::Pending;
 use crate::primitive::{CatalogEvent, ChangedKey, CommitObserver, CommittedChange};
@@ -204,6 +204,33 @@ pub(crate) struct Inner {
     pub _temp: Option<tempfile::TempDir>,
 }
 
+/// The keyspace of the three that `ks` names.
+fn pick<'k>(
+    ks: KeyspaceKind,
+    data: &'k Keyspace,
+    latest: &'k Keyspace,
+    meta: &'k Keyspace,
+) -> &'k Keyspace {
+    match ks {
+        KeyspaceKind::Data => data,
+        KeyspaceKind::Latest => latest,
+        KeyspaceKind::Meta => meta,
+    }
+}
+
+/// Adds one operation to `batch`: an insert of `value`, or a removal when `None`.
+fn add_op(
+    batch: &mut fjall::OwnedWriteBatch,
+    ks: &Keyspace,
+    key: impl Into<fjall::Slice>,
+    value: Option<impl Into<fjall::Slice>>,
+) {
+    match value {
+        Some(v) => batch.insert(ks, key, v),
+        None => batch.remove(ks, key),
+    }
+}
+
 /// The mapped journal and the deferred commits (see `Inner::writes`).
 pub(crate) struct WriteState {
     journal: Option<MappedJournal>,
@@ -267,11 +294,7 @@ impl Inner {
     /// The fjall keyspace `ks` names, for building batches. Reads go through
     /// [`Inner::data`], [`Inner::latest`] or [`Inner::meta`] instead.
     fn raw_keyspace(&self, ks: KeyspaceKind) -> &Keyspace {
-        match ks {
-            KeyspaceKind::Data => &self.data_ks,
-            KeyspaceKind::Latest => &self.latest_ks,
-            KeyspaceKind::Meta => &self.meta_ks,
-        }
+        pick(ks, &self.data_ks, &self.latest_ks, &self.meta_ks)
     }
 
     /// The keyspace `ks` names, with the deferred commits applied: what every read of
@@ -334,10 +357,25 @@ impl Inner {
         let payload = ops.as_ref().and_then(|o| o.payload());
         let mut st = self.writes.lock();
         match target {
-            Target::Deferred(list) if ops.is_none() || payload.is_some() => {
+            // Too large for the journal: everything before it goes out and the
+            // journal starts over first (so no replay crosses it), then it is applied
+            // and fjall's buffer handed to the operating system before it returns.
+            Target::Deferred(list) if ops.is_some() && payload.is_none() => {
+                self.persist_locked(&mut st, PersistMode::Buffer)?;
+                st.pending.add(list);
+                self.pending_flag.store(true, Ordering::Release);
+                let applied = self.persist_locked(&mut st, PersistMode::Buffer);
+                if applied.is_err() && !st.pending.is_empty() {
+                    // Not applied (only this commit waited): the commit fails whole.
+                    st.pending.clear();
+                    self.pending_flag.store(false, Ordering::Release);
+                }
+                applied
+            }
+            Target::Deferred(list) => {
                 if let Some(p) = payload {
                     if !st.journal.as_ref().is_some_and(|j| j.fits(p.len())) {
-                        self.start_journal_over(&mut st)?;
+                        self.persist_locked(&mut st, PersistMode::Buffer)?;
                     }
                 }
                 st.pending.add(list);
@@ -351,16 +389,6 @@ impl Inner {
                     let _ = self.drain_locked(&mut st);
                 }
                 Ok(())
-            }
-            Target::Deferred(list) => {
-                let mut batch = self.fjall.batch();
-                for (ks, key, value) in list {
-                    match value {
-                        Some(v) => batch.insert(self.raw_keyspace(ks), key, v),
-                        None => batch.remove(self.raw_keyspace(ks), key),
-                    }
-                }
-                self.apply_now(&mut st, batch, None)
             }
             Target::Batch(batch) => self.apply_now(&mut st, batch, payload),
         }
@@ -381,7 +409,7 @@ impl Inner {
         match payload {
             Some(p) => {
                 if !st.journal.as_ref().is_some_and(|j| j.fits(p.len())) {
-                    self.start_journal_over(st)?;
+                    self.persist_locked(st, PersistMode::Buffer)?;
                 }
                 batch.commit().map_err(map_fjall)?;
                 if let Some(j) = st.journal.as_mut() {
@@ -389,21 +417,10 @@ impl Inner {
                 }
             }
             None => {
-                self.start_journal_over(st)?;
+                self.persist_locked(st, PersistMode::Buffer)?;
                 batch.commit().map_err(map_fjall)?;
                 self.fjall.persist(PersistMode::Buffer).map_err(map_fjall)?;
             }
-        }
-        Ok(())
-    }
-
-    /// Applies the waiting operations, hands fjall's journal buffer to the operating
-    /// system and empties the mapped journal (everything it held is in fjall's now).
-    fn start_journal_over(&self, st: &mut WriteState) -> Result<()> {
-        self.drain_locked(st)?;
-        self.fjall.persist(PersistMode::Buffer).map_err(map_fjall)?;
-        if let Some(j) = st.journal.as_mut() {
-            j.reset();
         }
         Ok(())
     }
@@ -424,10 +441,12 @@ impl Inner {
         }
         let mut batch = self.fjall.batch();
         for (ks, key, value) in st.pending.ops() {
-            match value {
-                Some(v) => batch.insert(self.raw_keyspace(ks), key.clone(), v.clone()),
-                None => batch.remove(self.raw_keyspace(ks), key.clone()),
-            }
+            add_op(
+                &mut batch,
+                self.raw_keyspace(ks),
+                key.clone(),
+                value.clone(),
+            );
         }
         // Into fjall first, then out of here: a reader that misses an operation here
         // finds it in fjall.
@@ -447,11 +466,14 @@ impl Inner {
     }
 
     /// Applies the deferred commits, makes fjall's journal durable as `mode` says
-    /// and, since everything the mapped journal holds is then in fjall's, starts the
-    /// mapped journal over.
+    /// (`Buffer`: handed to the operating system) and, since everything the mapped
+    /// journal holds is then in fjall's, starts the mapped journal over.
     pub(crate) fn persist(&self, mode: PersistMode) -> Result<()> {
-        let mut st = self.writes.lock();
-        self.drain_locked(&mut st)?;
+        self.persist_locked(&mut self.writes.lock(), mode)
+    }
+
+    fn persist_locked(&self, st: &mut WriteState, mode: PersistMode) -> Result<()> {
+        self.drain_locked(st)?;
         self.fjall.persist(mode).map_err(map_fjall)?;
         if let Some(j) = st.journal.as_mut() {
             j.reset();
@@ -463,7 +485,7 @@ impl Inner {
     /// commit of new keys touches one keyspace (fjall's batch commit pays per keyspace
     /// touched; `meta` cost ~0.4 µs more per put, measured with `storage_bench`).
     pub(crate) fn log_keyspace(&self) -> Result<&Keyspace> {
-        self.latest()
+        self.keyspace(Self::LOG_KEYSPACE)
     }
 
     /// Adds to `batch` one change-log group per branch of `entries` (`(branch,
@@ -814,16 +836,8 @@ impl Database {
             let found = journal::read_records(&journal_path, boot)?;
             for payload in &found.records {
                 let mut batch = fjall.batch();
-                for op in journal::decode_ops(payload)? {
-                    let ks = |k: KeyspaceKind| match k {
-                        KeyspaceKind::Data => &data,
-                        KeyspaceKind::Latest => &latest,
-                        KeyspaceKind::Meta => &meta,
-                    };
-                    match op {
-                        JournalOp::Insert(k, key, value) => batch.insert(ks(k), key, value),
-                        JournalOp::Remove(k, key) => batch.remove(ks(k), key),
-                    }
+                for (ks, key, value) in journal::decode_ops(payload)? {
+                    add_op(&mut batch, pick(ks, &data, &latest, &meta), key, value);
                 }
                 batch.commit().map_err(map_fjall)?;
             }

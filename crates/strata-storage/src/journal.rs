@@ -160,11 +160,9 @@ impl JournalOps {
     }
 }
 
-/// One decoded operation of a payload.
-pub(crate) enum JournalOp<'a> {
-    Insert(KeyspaceKind, &'a [u8], &'a [u8]),
-    Remove(KeyspaceKind, &'a [u8]),
-}
+/// One decoded operation of a payload: keyspace, key, and the value inserted (`None`
+/// for a removal), as the deferred commits hold them too.
+pub(crate) type JournalOp<'a> = (KeyspaceKind, &'a [u8], Option<&'a [u8]>);
 
 /// Decodes a payload written by [`JournalOps`].
 pub(crate) fn decode_ops(mut b: &[u8]) -> Result<Vec<JournalOp<'_>>> {
@@ -174,12 +172,12 @@ pub(crate) fn decode_ops(mut b: &[u8]) -> Result<Vec<JournalOp<'_>>> {
         b = rest;
         let ks = KeyspaceKind::from_op(op).ok_or_else(bad)?;
         let key = take(&mut b).ok_or_else(bad)?;
-        if op & 0x80 != 0 {
-            ops.push(JournalOp::Remove(ks, key));
+        let value = if op & 0x80 != 0 {
+            None
         } else {
-            let value = take(&mut b).ok_or_else(bad)?;
-            ops.push(JournalOp::Insert(ks, key, value));
-        }
+            Some(take(&mut b).ok_or_else(bad)?)
+        };
+        ops.push((ks, key, value));
     }
     Ok(ops)
 }
@@ -395,14 +393,13 @@ mod tests {
             (1, 0, true)
         );
         let decoded = decode_ops(&recs[1]).expect("decode");
-        assert!(matches!(
-            decoded[0],
-            JournalOp::Insert(KeyspaceKind::Latest, [2], b"value")
-        ));
-        assert!(matches!(
-            decoded[1],
-            JournalOp::Remove(KeyspaceKind::Data, [2, 2])
-        ));
+        assert_eq!(
+            decoded,
+            vec![
+                (KeyspaceKind::Latest, &[2u8][..], Some(&b"value"[..])),
+                (KeyspaceKind::Data, &[2u8, 2][..], None),
+            ]
+        );
         j.reset();
         assert_eq!(records(&path).len(), 0);
         // A record written after the reset, over the old ones: only it is read.

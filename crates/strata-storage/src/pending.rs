@@ -58,7 +58,7 @@ fn index(ks: KeyspaceKind) -> usize {
 impl Pending {
     /// Whether nothing waits.
     pub(crate) fn is_empty(&self) -> bool {
-        self.commits == 0 && self.maps.iter().all(|m| m.is_empty())
+        self.maps.iter().all(|m| m.is_empty())
     }
 
     /// Adds one commit's operations, in order (a later operation on a key replaces an

@@ -109,3 +109,40 @@ fn more_commits_than_one_drain_holds_are_all_kept() {
     );
     assert_eq!(db.branch_stats(s.branch).live_keys, 9_001);
 }
+
+#[test]
+fn a_commit_too_large_for_the_journal_is_applied_and_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    let db = Database::open(&path, uncached()).expect("open");
+    let s = db.default_scope();
+    put(&db, &s, "before", 1);
+    // About 2.4 MiB in one commit: more than the journal copies (1 MiB).
+    let big = Value::from("x".repeat(8 * 1024));
+    db.transact(|t| {
+        for i in 0..300 {
+            t.put(&s, tags::KV, format!("big{i:03}").as_bytes(), big.clone())?;
+        }
+        Ok(())
+    })
+    .expect("big commit");
+    put(&db, &s, "after", 2);
+    let r = db.read();
+    assert_eq!(
+        r.scan(&s, tags::KV, b"big", None, None)
+            .expect("scan")
+            .entries
+            .len(),
+        300
+    );
+    drop((r, db));
+    let db = Database::open(&path, uncached()).expect("reopen");
+    assert_eq!(get(&db, &s, "before"), Some(1));
+    assert_eq!(get(&db, &s, "after"), Some(2));
+    let got = db
+        .read()
+        .get(&s, tags::KV, b"big299")
+        .expect("get")
+        .map(|v| v.value);
+    assert_eq!(got, Some(big));
+}

@@ -122,14 +122,13 @@ impl Session {
 
     /// The current scope, checking that the current branch still exists.
     pub fn scope(&self) -> Result<Scope> {
-        let c = self.ctx.lock();
-        self.check_branch(&c)?;
-        Ok(Scope::new(c.branch_id, c.space.clone()))
+        self.scope_of(&self.ctx.lock())
     }
 
-    fn check_branch(&self, c: &Context) -> Result<()> {
+    /// The scope of context `c`, checking that its branch still exists.
+    fn scope_of(&self, c: &Context) -> Result<Scope> {
         match self.db().branch_id(&c.branch) {
-            Ok(id) if id == c.branch_id => Ok(()),
+            Ok(id) if id == c.branch_id => Ok(Scope::new(c.branch_id, c.space.clone())),
             _ => Err(Error::NotFound(format!(
                 "the current branch {:?} no longer exists; switch to another branch",
                 c.branch
@@ -140,8 +139,7 @@ impl Session {
     /// Runs a read: inside the open transaction if any, else on a fresh snapshot.
     pub fn read<T>(&self, f: impl FnOnce(&Transaction, &Scope) -> Result<T>) -> Result<T> {
         let c = self.ctx.lock();
-        self.check_branch(&c)?;
-        let scope = Scope::new(c.branch_id, c.space.clone());
+        let scope = self.scope_of(&c)?;
         if let Some(open) = c.txn.as_ref() {
             return f(&open.txn, &scope);
         }
@@ -158,8 +156,7 @@ impl Session {
         mut f: impl FnMut(&mut Transaction, &Scope) -> Result<T>,
     ) -> Result<Written<T>> {
         let mut c = self.ctx.lock();
-        self.check_branch(&c)?;
-        let scope = Scope::new(c.branch_id, c.space.clone());
+        let scope = self.scope_of(&c)?;
         if let Some(open) = c.txn.as_mut() {
             let value = f(&mut open.txn, &scope)?;
             return Ok(Written {
@@ -423,8 +420,7 @@ impl Session {
         }
         // A blind write outside a transaction: committed directly, without a
         // transaction's buffer or a copy of the value for retries (it cannot conflict).
-        self.check_branch(&c)?;
-        let scope = Scope::new(c.branch_id, c.space.clone());
+        let scope = self.scope_of(&c)?;
         drop(c);
         let version = strata_kv::put_committed(self.db(), &scope, key, value)?;
         Ok(Written {

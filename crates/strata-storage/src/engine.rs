@@ -1112,12 +1112,25 @@ impl Database {
 
     /// Starts a transaction reading the latest committed state. Cheap: no I/O.
     pub fn begin(&self, read_only: bool) -> Transaction {
-        Transaction::new(self.clone(), self.committed_version(), read_only)
+        Transaction::new(
+            self.clone(),
+            self.committed_version(),
+            read_only,
+            now_micros(),
+        )
     }
 
     /// A read-only snapshot of the latest committed state.
     pub fn read(&self) -> Transaction {
         self.begin(true)
+    }
+
+    /// A read-only snapshot of the latest committed state for a short read: like
+    /// [`Database::read`], but it records no start time
+    /// ([`Transaction::started_at`] is 0), which saves a clock read per call (about 2%
+    /// of a cached point read from Python).
+    pub fn snapshot(&self) -> Transaction {
+        Transaction::new(self.clone(), self.committed_version(), true, 0)
     }
 
     /// Runs `f` in a fresh read-write transaction and commits it, retrying from scratch

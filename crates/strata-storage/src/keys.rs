@@ -25,6 +25,11 @@ const TERM: [u8; 2] = [0x00, 0x01];
 
 /// Appends `bytes` escaped (0x00 -> 00 FF).
 pub(crate) fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
+    if !bytes.contains(&0) {
+        // Nearly every key: nothing to escape, one copy.
+        out.extend_from_slice(bytes);
+        return;
+    }
     for &b in bytes {
         out.push(b);
         if b == 0 {

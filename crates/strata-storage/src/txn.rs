@@ -1,6 +1,6 @@
 //! Transactions: snapshot reads, buffered writes, optimistic commit.
 
-use crate::engine::{now_micros, Database};
+use crate::engine::Database;
 use crate::engine::{PendingWrite, WriteKind};
 use crate::error::{Result, StorageError};
 use crate::keys;
@@ -56,14 +56,21 @@ fn to_versioned(r: Record) -> Option<Versioned> {
 }
 
 impl Transaction {
-    pub(crate) fn new(db: Database, snapshot: CommitVersion, read_only: bool) -> Self {
+    /// A transaction at `snapshot`; `started_at` is its start time, or 0 for a short
+    /// read that records none (see [`Database::snapshot`]).
+    pub(crate) fn new(
+        db: Database,
+        snapshot: CommitVersion,
+        read_only: bool,
+        started_at: Timestamp,
+    ) -> Self {
         let id = db.inner.next_txn_id.fetch_add(1, Ordering::Relaxed);
         Transaction {
             db,
             snapshot,
             read_only,
             id,
-            started_at: now_micros(),
+            started_at,
             writes: BTreeMap::new(),
         }
     }
@@ -73,7 +80,8 @@ impl Transaction {
         self.id
     }
 
-    /// When the transaction began (µs since epoch).
+    /// When the transaction began (µs since epoch); 0 for one made by
+    /// [`Database::snapshot`].
     pub fn started_at(&self) -> Timestamp {
         self.started_at
     }

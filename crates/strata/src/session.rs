@@ -144,7 +144,7 @@ impl Session {
             return f(&open.txn, &scope);
         }
         drop(c);
-        let snap = self.db().read();
+        let snap = self.db().snapshot();
         f(&snap, &scope)
     }
 

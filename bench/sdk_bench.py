@@ -21,19 +21,30 @@ in-memory mode.
 
 Also measures the event_append rate as the log grows (per 100k window up to 1M for
 StrataDB; for the published package up to --published-growth events).
+
+Rounds: one measurement is a fraction of a second, and on a shared machine a noisy
+moment lands on whichever engine runs then. So the whole comparison runs --rounds
+times (default 3), the engines interleaved: each round runs every engine's whole
+sequence (for each mode: open, the five operations in order, close; then, for
+StrataDB and the published package, the growth measurement), in the order of
+--engines rotated by the round's number, so no engine is always first or last. The
+published package runs in its subprocess once per round. Each reported row is the
+median over the rounds (with an odd count, one real round's value), with its min,
+max and per-round rates; the markdown shows the medians and a table of per-round
+ranges and of each round's ours / 0.14.5 ratio.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from statistics import median
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
@@ -41,6 +52,7 @@ import common  # noqa: E402
 OPS = ["kv_put", "kv_get", "state_cas", "event_append", "json_set"]
 MODES = ["cache", "disk"]
 CELLS = 1000
+Row = Dict[str, Any]  # one measurement: engine, mode, op, n, ops_per_s, ...
 
 
 def value_for(i: int) -> str:
@@ -384,58 +396,192 @@ def event_growth(name: str, total: int, limit: float) -> List[Dict[str, Any]]:
     return rows
 
 
+def rotated(engines: List[str], r: int) -> List[str]:
+    """The engines' order in round `r`: the --engines list rotated by r."""
+    k = r % len(engines)
+    return engines[k:] + engines[:k]
+
+
+def run_published(args: argparse.Namespace) -> List[Row]:
+    """One round of the published package, in its own interpreter (both packages are
+    called `stratadb`)."""
+    out = common.WORK / "published-rows.json"
+    common.WORK.mkdir(parents=True, exist_ok=True)
+    cmd = [args.published_python, __file__, "--engines", "published", "-n", str(args.n),
+           "--limit", str(args.limit), "--published-growth", str(args.published_growth),
+           "--rounds", "1", "--child-json", str(out)]
+    common.log("  running the published package in", args.published_python)
+    subprocess.run(cmd, check=True)
+    return json.loads(out.read_text())
+
+
+def run_round(engines: List[str], args: argparse.Namespace, r: int) -> List[Row]:
+    """Every engine's whole sequence once (its rows, then its growth windows), in
+    this round's order."""
+    rows: List[Row] = []
+    for e in rotated(engines, r):
+        if e == "published":
+            rows += run_published(args)
+        else:
+            rows += run_engine(e, args.n, args.limit, args.growth if e == "strata" else 0)
+    return rows
+
+
+def row_key(r: Row) -> Tuple[Any, ...]:
+    """What a row measures: (engine, mode, op), plus the log length for a growth window."""
+    return (r["engine"], r["mode"], r["op"], r.get("log_len"))
+
+
+def combine(per_round: List[Optional[Row]]) -> Row:
+    """One row from the same measurement's rows in each round (None where a round has
+    none): the median rate, its min and max and the per-round rates; `n`, `seconds`
+    and the rest are the median round's (the lower one for an even count), `partial`
+    if any round stopped early, and the median CPU time for a growth window. With no
+    round giving a rate, the first round's row (its error) as it is."""
+    ok = sorted((r for r in per_round if r is not None and r.get("ops_per_s") is not None),
+                key=lambda r: r["ops_per_s"])
+    if not ok:
+        return dict(next(r for r in per_round if r is not None))
+    rates = [r["ops_per_s"] for r in ok]
+    out = dict(ok[(len(ok) - 1) // 2])
+    out["ops_per_s"] = round(median(rates), 1)
+    out["min"], out["max"] = rates[0], rates[-1]
+    out["rounds_ops_per_s"] = [r.get("ops_per_s") if r else None for r in per_round]
+    if "partial" in out:
+        out["partial"] = any(r.get("partial") for r in ok)
+    cpu = [r["thread_cpu_us"] for r in ok if "thread_cpu_us" in r]
+    if cpu:
+        out["thread_cpu_us"] = round(median(cpu), 2)
+    errors = [r["error"] for r in per_round if r is not None and "error" in r]
+    if errors:
+        out["errors"] = errors
+    return out
+
+
+def aggregate(rounds: List[List[Row]]) -> List[Row]:
+    """One row per measurement over all rounds, in the order the first round gave them."""
+    by_key: Dict[Tuple[Any, ...], List[Optional[Row]]] = {}
+    for i, rows in enumerate(rounds):
+        for row in rows:
+            by_key.setdefault(row_key(row), [None] * len(rounds))[i] = row
+    return [combine(per_round) for per_round in by_key.values()]
+
+
+NAMES = {"strata": "StrataDB (this tree)", "published": "stratadb 0.14.5 (PyPI)",
+         "sqlite": "sqlite3 (WAL)", "lmdb": "lmdb", "rocksdict": "rocksdict"}
+
+
+def find(rows: List[Row], engine: str, mode: str, op: str) -> Optional[Row]:
+    return next((r for r in rows if r["engine"] == engine and r["mode"] == mode and r["op"] == op),
+                None)
+
+
+def rate_cell(r: Optional[Row], rounds: int) -> str:
+    """The median rate, with how many ops the median round did if it stopped early and
+    how many rounds failed if some did."""
+    if r is None:
+        return "-"
+    if "ops_per_s" not in r:
+        return "n/a"
+    s = common.fmt_rate(r["ops_per_s"])
+    if r.get("partial"):
+        s += f" ({r['n'] // 1000}k ops)"
+    if r.get("errors"):
+        s += f" ({len(r['errors'])} of {rounds} rounds failed)"
+    return s
+
+
+def ratio(a: Optional[float], b: Optional[float]) -> str:
+    return f"{a / b:.1f}x" if a and b else "-"
+
+
+def spread(r: Optional[Row]) -> str:
+    """min-max of a row's rate over the rounds."""
+    if r is None or "min" not in r:
+        return "-"
+    return f"{common.fmt_rate(r['min'])}-{common.fmt_rate(r['max'])}"
+
+
+def round_ratios(a: Optional[Row], b: Optional[Row]) -> List[Optional[float]]:
+    """ours / published in each round (None where either has no rate that round)."""
+    if a is None or b is None or "rounds_ops_per_s" not in a or "rounds_ops_per_s" not in b:
+        return []
+    return [x / y if x and y else None for x, y in zip(a["rounds_ops_per_s"], b["rounds_ops_per_s"])]
+
+
+def range_table(rows: List[Row], engines: List[str]) -> str:
+    """Per-round spread of StrataDB's and the published package's rates and of their ratio."""
+    ours = [e for e in ("strata", "published") if e in engines]
+    both = len(ours) == 2
+    head = ["mode", "op"] + [NAMES[e] for e in ours]
+    if both:
+        head += ["ours / 0.14.5", "ours / 0.14.5 per round"]
+    table = []
+    for mode in MODES:
+        for op in OPS:
+            line = [mode, op] + [spread(find(rows, e, mode, op)) for e in ours]
+            if both:
+                rs = round_ratios(find(rows, "strata", mode, op), find(rows, "published", mode, op))
+                got = [x for x in rs if x is not None]
+                line.append(f"{min(got):.1f}x-{max(got):.1f}x" if got else "-")
+                line.append(", ".join("-" if x is None else f"{x:.1f}x" for x in rs) or "-")
+            table.append(line)
+    return common.md_table(head, table)
+
+
+def growth_table(rows: List[Row], rounds: int) -> str:
+    growth = [r for r in rows if r["op"] == "event_growth" and "ops_per_s" in r]
+    multi = rounds > 1
+    gt = []
+    for e in ("strata", "published"):
+        for r in growth:
+            if r["engine"] == e:
+                cpu = f"{r['thread_cpu_us']:.1f}" if "thread_cpu_us" in r else "-"
+                gt.append([NAMES[e], f"{r['log_len']:,}", f"{r['n']:,}", common.fmt_rate(r["ops_per_s"])]
+                          + ([common.fmt_rate(r["min"])] if multi else []) + [cpu])
+    head = (["engine", "log length", "window", "appends/s" + (" (median)" if multi else "")]
+            + (["min appends/s"] if multi else [])
+            + ["CPU µs per append (appending thread" + (", median)" if multi else ")")])
+    return common.md_table(head, gt)
+
+
 def markdown(payload: Dict[str, Any], command: str) -> str:
     rows = payload["rows"]
-    engines = [e for e in ["strata", "published", "sqlite", "lmdb", "rocksdict"]
-               if any(r["engine"] == e for r in rows)]
-    names = {"strata": "StrataDB (this tree)", "published": "stratadb 0.14.5 (PyPI)",
-             "sqlite": "sqlite3 (WAL)", "lmdb": "lmdb", "rocksdict": "rocksdict"}
-
-    def cell(e, mode, op):
-        r = next((r for r in rows if r["engine"] == e and r["mode"] == mode and r["op"] == op), None)
-        if r is None:
-            return "-"
-        if "error" in r:
-            return "n/a"
-        s = common.fmt_rate(r["ops_per_s"])
-        if r.get("partial"):
-            s += f" ({r['n'] // 1000}k ops)"
-        return s
-
-    def ratio(mode, op):
-        a = next((r for r in rows if r["engine"] == "strata" and r["mode"] == mode and r["op"] == op
-                  and "ops_per_s" in r), None)
-        b = next((r for r in rows if r["engine"] == "published" and r["mode"] == mode and r["op"] == op
-                  and "ops_per_s" in r), None)
-        if a and b and b["ops_per_s"]:
-            return f"{a['ops_per_s'] / b['ops_per_s']:.1f}x"
-        return "-"
-
+    rounds = payload.get("rounds", 1)
+    engines = [e for e in NAMES if any(r["engine"] == e for r in rows)]
+    has_published = "published" in engines
+    if rounds > 1:
+        how = (f"Each figure is the median of {rounds} interleaved rounds: every round runs each "
+               "engine's whole sequence, the engines' order rotated by one per round; the "
+               "per-round range table below gives the spread, and `ours / 0.14.5` is the ratio of "
+               "the medians. ")
+    else:
+        how = "One round (each figure is one run). "
     out = [common.header("sdk", command, payload["load_start"], commit=payload.get("commit"), notes=[
-        f"Operations per second from one Python thread, one operation per call and per commit, "
+        how + f"Operations per second from one Python thread, one operation per call and per commit, "
         f"{payload['n'] // 1000}k operations per row (a row stops after {payload['limit']:.0f} s and then "
         "shows how many it did). Durability matched: no engine fsyncs per commit; each survives a "
         "process crash. `cache` = `Strata.cache()`, sqlite `:memory:`, lmdb/rocksdict on tmpfs.",
     ]), ""]
-    head = ["mode", "op"] + [names[e] for e in engines] + (["ours / 0.14.5"] if "published" in engines else [])
+    head = ["mode", "op"] + [NAMES[e] for e in engines] + (["ours / 0.14.5"] if has_published else [])
     table = []
     for mode in MODES:
         for op in OPS:
-            table.append([mode, op] + [cell(e, mode, op) for e in engines]
-                         + ([ratio(mode, op)] if "published" in engines else []))
+            line = [mode, op] + [rate_cell(find(rows, e, mode, op), rounds) for e in engines]
+            if has_published:
+                a, b = find(rows, "strata", mode, op), find(rows, "published", mode, op)
+                line.append(ratio(a and a.get("ops_per_s"), b and b.get("ops_per_s")))
+            table.append(line)
     out.append(common.md_table(head, table))
-    growth = [r for r in rows if r["op"] == "event_growth" and "ops_per_s" in r]
-    if growth:
+    if rounds > 1 and ("strata" in engines or has_published):
+        out.append(f"\nPer-round range (min-max over the {rounds} rounds) and each round's ratio "
+                   "(the two engines' rates in the same round):\n")
+        out.append(range_table(rows, engines))
+    if any(r["op"] == "event_growth" and "ops_per_s" in r for r in rows):
         out.append("\nevent_append rate (on disk) as the log grows; each row is one window of appends "
-                   "starting at that log length:\n")
-        gt = []
-        for e in ("strata", "published"):
-            for r in growth:
-                if r["engine"] == e:
-                    cpu = f"{r['thread_cpu_us']:.1f}" if "thread_cpu_us" in r else "-"
-                    gt.append([names[e], f"{r['log_len']:,}", f"{r['n']:,}", common.fmt_rate(r["ops_per_s"]), cpu])
-        out.append(common.md_table(
-            ["engine", "log length", "window", "appends/s", "CPU µs per append (appending thread)"], gt))
+                   "starting at that log length"
+                   + (f", median over the {rounds} rounds" if rounds > 1 else "") + ":\n")
+        out.append(growth_table(rows, rounds))
     return "\n".join(out)
 
 
@@ -447,9 +593,13 @@ def main() -> None:
     ap.add_argument("--growth", type=int, default=1_000_000, help="event log growth target (ours)")
     ap.add_argument("--published-growth", type=int, default=30_000)
     ap.add_argument("--published-python", default=str(common.BENCH / ".venv-published/bin/python"))
-    ap.add_argument("--child-json", help="(internal) run the engines and print rows as JSON")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="interleaved rounds of every engine; rows report the median")
+    ap.add_argument("--child-json", help="(internal) run the engines once and print rows as JSON")
     args = ap.parse_args()
     engines = [e for e in args.engines.split(",") if e]
+    if args.rounds < 1:
+        ap.error("--rounds must be at least 1")
 
     if args.child_json:
         rows = []
@@ -460,22 +610,17 @@ def main() -> None:
 
     load_start = common.load_average()
     common.log(f"sdk suite: load average {load_start}")
-    rows: List[Dict[str, Any]] = []
-    for e in engines:
-        if e == "published":
-            out = common.WORK / "published-rows.json"
-            common.WORK.mkdir(parents=True, exist_ok=True)
-            cmd = [args.published_python, __file__, "--engines", "published", "-n", str(args.n),
-                   "--limit", str(args.limit), "--published-growth", str(args.published_growth),
-                   "--child-json", str(out)]
-            common.log("  running the published package in", args.published_python)
-            subprocess.run(cmd, check=True)
-            rows += json.loads(out.read_text())
-        else:
-            rows += run_engine(e, args.n, args.limit, args.growth if e == "strata" else 0)
-    payload = {"suite": "sdk", "n": args.n, "limit": args.limit, "load_start": load_start,
+    rounds: List[List[Row]] = []
+    orders, loads = [], []
+    for r in range(args.rounds):
+        orders.append(rotated(engines, r))
+        loads.append(common.load_average())
+        common.log(f"round {r + 1}/{args.rounds}: {', '.join(orders[-1])} (load {loads[-1]})")
+        rounds.append(run_round(engines, args, r))
+    payload = {"suite": "sdk", "n": args.n, "limit": args.limit, "rounds": args.rounds,
+               "round_orders": orders, "round_load_start": loads, "load_start": load_start,
                "load_end": common.load_average(), "machine": common.machine(),
-               "commit": common.git_rev(), "rows": rows}
+               "commit": common.git_rev(), "rows": aggregate(rounds)}
     md = markdown(payload, "cargo xtask bench sdk")
     common.write_results("sdk", payload, md)
     print(md)

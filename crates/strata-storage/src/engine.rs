@@ -72,6 +72,21 @@ pub struct DatabaseOptions {
     /// read and written records kept in memory, so repeated point reads and reads
     /// soon after a write skip fjall.
     pub read_cache_size: u64,
+    /// Threads fjall flushes memtables and compacts tables on (at least 1; default
+    /// [`default_background_threads`]: one core fewer than the machine has, at most
+    /// 4).
+    pub background_threads: usize,
+}
+
+/// The default of [`DatabaseOptions::background_threads`]: the cores available to the
+/// process less one, between 1 and 4. The foreground keeps a core of its own: on two
+/// cores, two background threads (a flush and a compaction at once) took turns with
+/// the writing thread, and the event-append rate of a log growing past 900k events
+/// fell from ~150k/s to 99-116k/s in that window (140-169k/s with one thread;
+/// docs/benchmarks.md). Cost: one `available_parallelism` call.
+pub fn default_background_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    cores.saturating_sub(1).clamp(1, 4)
 }
 
 impl Default for DatabaseOptions {
@@ -80,6 +95,7 @@ impl Default for DatabaseOptions {
             durability: Durability::Standard,
             cache_size: 64 * 1024 * 1024,
             read_cache_size: 32 * 1024 * 1024,
+            background_threads: default_background_threads(),
         }
     }
 }
@@ -98,6 +114,11 @@ impl DatabaseOptions {
     /// Sets the latest-record cache size in bytes (0 turns it off).
     pub fn with_read_cache_size(mut self, bytes: u64) -> Self {
         self.read_cache_size = bytes;
+        self
+    }
+    /// Sets the number of background (flush and compaction) threads; 0 counts as 1.
+    pub fn with_background_threads(mut self, threads: usize) -> Self {
+        self.background_threads = threads.max(1);
         self
     }
 }
@@ -803,7 +824,8 @@ impl Database {
         let builder = fjall::Database::builder(&path)
             .cache_size(options.cache_size)
             .manual_journal_persist(mapped || options.durability == Durability::None)
-            .temporary(temp.is_some());
+            .temporary(temp.is_some())
+            .worker_threads(options.background_threads.max(1));
         // fjall's journal recovery asserts on some damaged entries instead of
         // returning an error; a damaged file must give an error, never a crash.
         let fjall = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| builder.open()))

@@ -50,7 +50,9 @@ pub use bundle::{BundleInfo, ExportSummary, ImportSummary, BUNDLE_FORMAT_VERSION
 pub use catalog::{
     validate_name, BranchInfo, BranchStats, DEFAULT_BRANCH, DEFAULT_SPACE, MAX_NAME_LEN,
 };
-pub use engine::{now_micros, Database, DatabaseOptions, Durability, TRANSACT_RETRIES};
+pub use engine::{
+    default_background_threads, now_micros, Database, DatabaseOptions, Durability, TRANSACT_RETRIES,
+};
 pub use error::{Result, StorageError};
 pub use primitive::{
     tags, CatalogEvent, ChangedKey, CommitObserver, CommittedChange, Primitive, PrimitiveRegistry,

@@ -499,3 +499,38 @@ fn put_committed_is_a_commit_of_its_own() {
     let db = Database::open(&path, DatabaseOptions::default()).expect("reopen");
     assert_eq!(kv(&db, "k"), Some(Value::Int(2)));
 }
+
+#[test]
+fn snapshot_reads_latest_and_records_no_start_time() {
+    let db = Database::open_temporary().expect("open");
+    let s = db.default_scope();
+    db.transact(|t| t.put(&s, tags::KV, b"k", Value::Int(7)))
+        .expect("commit");
+    let snap = db.snapshot();
+    assert_eq!(snap.started_at(), 0);
+    assert!(snap.is_read_only());
+    assert_eq!(
+        snap.get(&s, tags::KV, b"k").expect("get").map(|v| v.value),
+        Some(Value::Int(7))
+    );
+    assert!(
+        db.read().started_at() > 0,
+        "a read transaction keeps its start time"
+    );
+}
+
+#[test]
+fn background_threads_option() {
+    let default = strata_storage::default_background_threads();
+    assert!((1..=4).contains(&default), "{default}");
+    assert_eq!(DatabaseOptions::default().background_threads, default);
+    let opts = DatabaseOptions::default().with_background_threads(0);
+    assert_eq!(opts.background_threads, 1, "0 counts as 1");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Database::open(dir.path().join("db"), opts.with_background_threads(3)).expect("open");
+    let s = db.default_scope();
+    db.transact(|t| t.put(&s, tags::KV, b"k", Value::Int(1)))
+        .expect("commit");
+    db.flush().expect("flush");
+    assert_eq!(kv(&db, "k"), Some(Value::Int(1)));
+}

@@ -16,8 +16,8 @@
 use crate::error::{a_type, JsonError};
 use crate::eval;
 use strata_storage::{
-    tags, HistoryEntry, Primitive, PrimitiveTag, Scope, Timestamp, Value, Versioned,
-    VersionedStore, MAX_NESTING,
+    tags, CommitVersion, Database, HistoryEntry, Primitive, PrimitiveTag, Scope, Timestamp, Value,
+    Versioned, VersionedStore, MAX_NESTING,
 };
 
 /// Longest accepted document key, in bytes (UTF-8).
@@ -36,6 +36,20 @@ pub fn validate_key(key: &str) -> Result<(), JsonError> {
     }
     if key.contains('\0') {
         return Err(JsonError::InvalidKey("the key contains a NUL byte".into()));
+    }
+    Ok(())
+}
+
+/// A whole document must be an object or an array, nested at most [`MAX_NESTING`]
+/// levels.
+fn check_root(value: &Value) -> Result<(), JsonError> {
+    if !matches!(value, Value::Object(_) | Value::Array(_)) {
+        return Err(JsonError::InvalidRoot {
+            found: a_type(value),
+        });
+    }
+    if value.depth() > MAX_NESTING {
+        return Err(JsonError::TooDeep { path: "$".into() });
     }
     Ok(())
 }
@@ -69,16 +83,7 @@ impl JsonStore {
         validate_key(key)?;
         let path = JsonError::parse_path(path)?;
         let doc = if path.is_root() {
-            if !matches!(value, Value::Object(_) | Value::Array(_)) {
-                return Err(JsonError::InvalidRoot {
-                    found: a_type(&value),
-                });
-            }
-            if value.depth() > MAX_NESTING {
-                return Err(JsonError::TooDeep {
-                    path: path.to_string(),
-                });
-            }
+            check_root(&value)?;
             value
         } else {
             let mut doc = load(store, scope, key)?
@@ -89,6 +94,24 @@ impl JsonStore {
         };
         store.put(scope, tags::JSON, key.as_bytes(), doc)?;
         Ok(())
+    }
+
+    /// Replaces (or creates) the whole document `key` with `value` as a commit of its
+    /// own, without a transaction, and returns the commit's version: `set` at path
+    /// `$` needs no read, so it is a blind write (see [`Database::put_committed`]; it
+    /// wins over concurrent writes of the document, as a transaction holding only this
+    /// write would). `value` must be an object or an array, as for `set`. Cost: one
+    /// commit, without a transaction's write buffer or a copy of the document kept
+    /// for retries.
+    pub fn set_root_committed(
+        db: &Database,
+        scope: &Scope,
+        key: &str,
+        value: Value,
+    ) -> Result<CommitVersion, JsonError> {
+        validate_key(key)?;
+        check_root(&value)?;
+        Ok(db.put_committed(scope, tags::JSON, key.as_bytes(), value)?)
     }
 
     /// Reads `path` from the latest version of document `key` (this view's own

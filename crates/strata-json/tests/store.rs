@@ -395,3 +395,33 @@ fn concurrent_path_writes_to_one_document_conflict() {
     );
     assert_eq!(get(&db, &s, "d", "$"), Some(doc(json!({"a": 1, "b": 0}))));
 }
+
+#[test]
+fn set_root_committed_is_a_commit_of_its_own() {
+    let (db, s) = open();
+    let v1 = JsonStore::set_root_committed(&db, &s, "doc", doc(json!({"a": 1}))).expect("set");
+    assert_eq!(db.committed_version(), v1);
+    assert_eq!(get(&db, &s, "doc", "$.a"), Some(Value::Int(1)));
+    let v2 = JsonStore::set_root_committed(&db, &s, "doc", doc(json!([1, 2]))).expect("replace");
+    assert!(v2 > v1);
+    assert_eq!(get(&db, &s, "doc", "$"), Some(doc(json!([1, 2]))));
+    // The replaced version stays in the document's history.
+    let history = JsonStore::history(&db.read(), &s, "doc").expect("history");
+    assert_eq!(history.len(), 2, "{history:?}");
+
+    // Bad input is refused and leaves the database as it was.
+    let before = db.committed_version();
+    let err =
+        JsonStore::set_root_committed(&db, &s, "doc", Value::Int(5)).expect_err("scalar root");
+    assert!(matches!(err, JsonError::InvalidRoot { .. }), "{err}");
+    let err = JsonStore::set_root_committed(&db, &s, "", doc(json!({}))).expect_err("empty key");
+    assert!(matches!(err, JsonError::InvalidKey(_)), "{err}");
+    let mut deep = Value::Array(vec![]);
+    for _ in 0..strata_storage::MAX_NESTING + 1 {
+        deep = Value::Array(vec![deep]);
+    }
+    let err = JsonStore::set_root_committed(&db, &s, "doc", deep).expect_err("too deep");
+    assert!(matches!(err, JsonError::TooDeep { .. }), "{err}");
+    assert_eq!(db.committed_version(), before);
+    assert_eq!(get(&db, &s, "doc", "$"), Some(doc(json!([1, 2]))));
+}

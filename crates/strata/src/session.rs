@@ -593,7 +593,21 @@ impl Session {
 
     /// Sets the value at `path` in document `key`.
     pub fn json_set(&self, key: &str, path: &str, value: Value) -> Result<Written<()>> {
-        self.write(|t, s| Ok(strata_json::JsonStore::set(t, s, key, path, value.clone())?))
+        let c = self.ctx.lock();
+        if c.txn.is_some() || path != "$" {
+            drop(c);
+            return self
+                .write(|t, s| Ok(strata_json::JsonStore::set(t, s, key, path, value.clone())?));
+        }
+        // The whole document outside a transaction: a blind write, committed directly
+        // (as `kv_put`), without a copy of the document kept for retries.
+        let scope = self.scope_of(&c)?;
+        drop(c);
+        let version = strata_json::JsonStore::set_root_committed(self.db(), &scope, key, value)?;
+        Ok(Written {
+            value: (),
+            version: Some(version),
+        })
     }
 
     /// The value at `path` (as of `as_of` if given).

@@ -460,7 +460,14 @@ impl Strata {
         if as_of.is_none() {
             // The common read: the stored encoding goes straight to Python objects, and
             // the key is read in place (the str's UTF-8 buffer lives as long as the call).
-            return match self.run(py, move |s| s.kv_get_value(key))? {
+            // The engine's cache starts loading the key's slot before the GIL is
+            // released, so the two overlap.
+            let handle = self.handle(py)?;
+            handle.kv_prefetch(key);
+            let found = py
+                .detach(move || guarded(|| handle.kv_get_value(key)))
+                .map_err(|failure| errors::to_py(py, failure))?;
+            return match found {
                 Some(v) => convert::stored_to_py(py, &v),
                 None => Ok(py.None().into_bound(py)),
             };

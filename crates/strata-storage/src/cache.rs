@@ -20,27 +20,143 @@
 
 use fjall::Slice;
 use parking_lot::Mutex;
-use std::collections::HashMap;
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 const SHARDS: usize = 16;
-/// Per-entry bookkeeping counted against the capacity besides key and value bytes.
-const ENTRY_OVERHEAD: usize = 48;
+/// Per-entry bookkeeping counted against the capacity besides key and value bytes:
+/// two 64-byte slots, since a table is at most half full.
+const ENTRY_OVERHEAD: usize = 128;
 
-/// Keys are `Slice`s: fjall's byte view keeps keys of up to 20 bytes (a typical
-/// record key) inline, so a lookup compares them without chasing a pointer, and
-/// caching one allocates nothing (a boxed key cost a cache miss per lookup).
-type Map = HashMap<Slice, Slice, foldhash::fast::FixedState>;
+/// One cached latest record with its key's hash. Keys are `Slice`s: fjall's byte view
+/// keeps keys of up to 20 bytes (a typical record key) inline, so a probe compares
+/// them without chasing a pointer, and caching one allocates nothing.
+struct Entry {
+    hash: u64,
+    key: Slice,
+    value: Slice,
+}
 
-struct Shard {
-    map: Map,
+/// A table slot: one cache line, so a probe that finds its key on the first slot
+/// touches one line of the table (a `HashMap` touches its control bytes and then the
+/// slot, two lines apart).
+#[repr(align(64))]
+#[derive(Default)]
+struct Slot(Option<Entry>);
+
+/// An open-addressing table with linear probing, at most half full, so a lookup of an
+/// absent key stops at an empty slot soon and a present key is on the first slot or
+/// next to it.
+#[derive(Default)]
+struct Table {
+    slots: Box<[Slot]>,
+    len: usize,
     bytes: usize,
+}
+
+impl Table {
+    fn mask(&self) -> usize {
+        self.slots.len().wrapping_sub(1)
+    }
+
+    /// The slot holding `key`, if any.
+    fn find(&self, hash: u64, key: &[u8]) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.mask();
+        let mut i = hash as usize & mask;
+        loop {
+            match &self.slots[i].0 {
+                None => return None,
+                Some(e) if e.hash == hash && *e.key == *key => return Some(i),
+                Some(_) => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    /// Adds an entry whose key is not in the table, growing it first if it would be
+    /// more than half full.
+    fn insert_new(&mut self, entry: Entry) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let mask = self.mask();
+        let mut i = entry.hash as usize & mask;
+        while self.slots[i].0.is_some() {
+            i = (i + 1) & mask;
+        }
+        self.bytes += cost(&entry.key, &entry.value);
+        self.slots[i].0 = Some(entry);
+        self.len += 1;
+    }
+
+    fn grow(&mut self) {
+        let capacity = (self.slots.len() * 2).max(16);
+        let old = std::mem::replace(&mut self.slots, new_slots(capacity));
+        self.len = 0;
+        self.bytes = 0;
+        for slot in old.into_vec() {
+            if let Some(e) = slot.0 {
+                self.insert_new(e);
+            }
+        }
+    }
+
+    /// Drops entries (in slot order, which is hash order: arbitrary) until the table
+    /// holds at most `target` bytes, keeping its size.
+    fn shrink(&mut self, target: usize) {
+        let fresh = new_slots(self.slots.len());
+        let old = std::mem::replace(&mut self.slots, fresh);
+        let mut dropping = self.bytes;
+        self.len = 0;
+        self.bytes = 0;
+        for slot in old.into_vec() {
+            if let Some(e) = slot.0 {
+                if dropping > target {
+                    dropping -= cost(&e.key, &e.value);
+                } else {
+                    self.insert_new(e);
+                }
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        *self = Table::default();
+    }
+}
+
+fn new_slots(capacity: usize) -> Box<[Slot]> {
+    (0..capacity).map(|_| Slot::default()).collect()
+}
+
+/// A shard: its table behind a lock, and where the table's slots are, readable
+/// without the lock for [`LatestCache::prefetch`] (a hint: a stale address only makes
+/// the prefetch useless).
+struct Shard {
+    table: Mutex<Table>,
+    slots_at: AtomicUsize,
+    mask: AtomicUsize,
+}
+
+impl Shard {
+    /// Records where the table's slots are now (0 for none: an empty table's slice
+    /// has a dangling address).
+    fn publish(&self, table: &Table) {
+        let at = if table.slots.is_empty() {
+            0
+        } else {
+            table.slots.as_ptr() as usize
+        };
+        self.slots_at.store(at, Ordering::Relaxed);
+        self.mask.store(table.mask(), Ordering::Relaxed);
+    }
 }
 
 /// See the module docs.
 pub(crate) struct LatestCache {
-    shards: Box<[Mutex<Shard>]>,
+    shards: Box<[Shard]>,
     generation: AtomicU64,
     shard_capacity: usize,
     hasher: foldhash::fast::FixedState,
@@ -65,15 +181,29 @@ fn cost(key: &[u8], value: &Slice) -> usize {
     key.len() + value.len() + ENTRY_OVERHEAD
 }
 
+/// Asks the processor to load the cache line at `addr` (a hint: it never faults and
+/// changes nothing the program can see). A no-op off x86-64.
+#[allow(unsafe_code)]
+fn prefetch_line(addr: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing into the program and never faults, whatever
+    // the address.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(addr as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = addr;
+}
+
 impl LatestCache {
     /// A cache holding at most `capacity_bytes`; 0 disables it.
     pub(crate) fn new(capacity_bytes: u64) -> Self {
         let shards = (0..SHARDS)
-            .map(|_| {
-                Mutex::new(Shard {
-                    map: Map::default(),
-                    bytes: 0,
-                })
+            .map(|_| Shard {
+                table: Mutex::new(Table::default()),
+                slots_at: AtomicUsize::new(0),
+                mask: AtomicUsize::new(0),
             })
             .collect();
         LatestCache {
@@ -88,9 +218,11 @@ impl LatestCache {
         self.shard_capacity > 0
     }
 
-    fn shard(&self, key: &[u8]) -> &Mutex<Shard> {
-        let h = self.hasher.hash_one(key) as usize;
-        &self.shards[h % SHARDS]
+    /// The key's hash and its shard (chosen by the hash's top bits; the table uses
+    /// the low bits).
+    fn locate(&self, key: &[u8]) -> (u64, &Shard) {
+        let hash = self.hasher.hash_one(key);
+        (hash, &self.shards[(hash >> 60) as usize % SHARDS])
     }
 
     /// The generation to pass to [`LatestCache::fill`]; read it before the fjall read.
@@ -98,12 +230,37 @@ impl LatestCache {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// The cached latest record of `key`, if any. Cost: a hash and a shard lock.
+    /// The cached latest record of `key`, if any. Cost: a hash, a shard lock and
+    /// usually one slot (one cache line) of the table.
     pub(crate) fn get(&self, key: &[u8]) -> Option<Slice> {
         if !self.enabled() {
             return None;
         }
-        self.shard(key).lock().map.get(key).cloned()
+        let (hash, shard) = self.locate(key);
+        let table = shard.table.lock();
+        let i = table.find(hash, key)?;
+        table.slots[i].0.as_ref().map(|e| e.value.clone())
+    }
+
+    /// Starts loading the table slots where `key` would be, so that a
+    /// [`LatestCache::get`] of it soon after finds them in the processor's cache
+    /// instead of waiting for memory. Takes no lock. Cost: a hash and two prefetches.
+    pub(crate) fn prefetch(&self, key: &[u8]) {
+        if !self.enabled() {
+            return;
+        }
+        let (hash, shard) = self.locate(key);
+        let base = shard.slots_at.load(Ordering::Relaxed);
+        if base == 0 {
+            return;
+        }
+        // The address and mask are read without the lock and may belong to tables of
+        // different sizes while one grows: wrapping arithmetic, and a useless
+        // prefetch at worst.
+        let i = hash as usize & shard.mask.load(Ordering::Relaxed);
+        let at = base.wrapping_add(i.wrapping_mul(std::mem::size_of::<Slot>()));
+        prefetch_line(at);
+        prefetch_line(at.wrapping_add(std::mem::size_of::<Slot>()));
     }
 
     /// Caches `value`, read from fjall after [`LatestCache::generation`] returned
@@ -122,15 +279,21 @@ impl LatestCache {
         if c > self.shard_capacity {
             return;
         }
-        let mut shard = self.shard(key).lock();
-        if self.generation.load(Ordering::Acquire) != generation || shard.map.contains_key(key) {
+        let (hash, shard) = self.locate(key);
+        let mut table = shard.table.lock();
+        if self.generation.load(Ordering::Acquire) != generation || table.find(hash, key).is_some()
+        {
             return;
         }
-        if shard.bytes + c > self.shard_capacity {
-            Self::shrink(&mut shard, self.shard_capacity * 3 / 4);
+        if table.bytes + c > self.shard_capacity {
+            table.shrink(self.shard_capacity * 3 / 4);
         }
-        shard.bytes += c;
-        shard.map.insert(Slice::from(key), value);
+        table.insert_new(Entry {
+            hash,
+            key: Slice::from(key),
+            value,
+        });
+        shard.publish(&table);
     }
 
     /// A commit wrote `key` (its new latest record is `value`): replaces a cached
@@ -147,61 +310,70 @@ impl LatestCache {
         }
         let c = cost(key, &value);
         {
-            let mut shard = self.shard(key).lock();
-            if let Some(old) = shard.map.get_mut(key) {
-                let before = old.len();
+            let (hash, shard) = self.locate(key);
+            let mut table = shard.table.lock();
+            if let Some(i) = table.find(hash, key) {
                 let after = value.len();
-                *old = value;
-                shard.bytes = shard.bytes + after - before;
-            } else if insert && shard.bytes + c <= self.shard_capacity {
-                shard.bytes += c;
-                shard.map.insert(Slice::from(key), value);
+                if let Some(e) = table.slots[i].0.as_mut() {
+                    let before = e.value.len();
+                    e.value = value;
+                    table.bytes = table.bytes + after - before;
+                }
+            } else if insert && table.bytes + c <= self.shard_capacity {
+                table.insert_new(Entry {
+                    hash,
+                    key: Slice::from(key),
+                    value,
+                });
+                shard.publish(&table);
             }
         }
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// A commit created `key` (it had no latest record): caches its record if the
-    /// shard has room. Skips the lookup [`LatestCache::committed`] makes, and the
-    /// generation bump: no reader can hold an older record of a key that had none.
-    /// (A reader that already read the new record may have filled it; that entry is
-    /// replaced by the same record.) Cost: a hash, a shard lock, one insertion.
+    /// shard has room. Skips the generation bump [`LatestCache::committed`] makes: no
+    /// reader can hold an older record of a key that had none. (A reader that already
+    /// read the new record may have filled it; that entry is replaced by the same
+    /// record.) Cost: a hash, a shard lock, one insertion.
     pub(crate) fn created(&self, key: &[u8], value: Slice) {
         if !self.enabled() {
             return;
         }
         let c = cost(key, &value);
-        let mut shard = self.shard(key).lock();
-        if shard.bytes + c <= self.shard_capacity {
-            match shard.map.insert(Slice::from(key), value) {
-                Some(old) => shard.bytes = shard.bytes + c - cost(key, &old),
-                None => shard.bytes += c,
+        let (hash, shard) = self.locate(key);
+        let mut table = shard.table.lock();
+        if table.bytes + c > self.shard_capacity {
+            return;
+        }
+        match table.find(hash, key) {
+            Some(i) => {
+                let after = value.len();
+                if let Some(e) = table.slots[i].0.as_mut() {
+                    let before = e.value.len();
+                    e.value = value;
+                    table.bytes = table.bytes + after - before;
+                }
+            }
+            None => {
+                table.insert_new(Entry {
+                    hash,
+                    key: Slice::from(key),
+                    value,
+                });
+                shard.publish(&table);
             }
         }
     }
 
     /// Forgets everything (after keys were removed from fjall in bulk).
     pub(crate) fn clear(&self) {
-        for s in self.shards.iter() {
-            let mut shard = s.lock();
-            shard.map.clear();
-            shard.bytes = 0;
+        for shard in self.shards.iter() {
+            let mut table = shard.table.lock();
+            table.clear();
+            shard.publish(&table);
             self.generation.fetch_add(1, Ordering::AcqRel);
         }
-    }
-
-    /// Drops entries (in the map's arbitrary order) until the shard holds at most
-    /// `target` bytes.
-    fn shrink(shard: &mut Shard, target: usize) {
-        let mut bytes = shard.bytes;
-        shard.map.retain(|k, v| {
-            if bytes <= target {
-                return true;
-            }
-            bytes -= cost(k, v);
-            false
-        });
-        shard.bytes = bytes;
     }
 }
 
@@ -242,7 +414,7 @@ mod tests {
             small.committed(&i.to_be_bytes(), Slice::from(&[7u8; 100][..]), true);
         }
         for s in small.shards.iter() {
-            assert!(s.lock().bytes <= small.shard_capacity);
+            assert!(s.table.lock().bytes <= small.shard_capacity);
         }
         assert!(small.get(&0u32.to_be_bytes()).is_some());
         assert!(small.get(&9_999u32.to_be_bytes()).is_none());
@@ -256,12 +428,62 @@ mod tests {
             c.fill_now(&i.to_be_bytes(), Slice::from(&[7u8; 100][..]), g);
         }
         for s in c.shards.iter() {
-            let s = s.lock();
-            assert!(s.bytes <= c.shard_capacity);
-            let counted: usize = s.map.iter().map(|(k, v)| cost(k, v)).sum();
-            assert_eq!(counted, s.bytes);
+            let t = s.table.lock();
+            assert!(t.bytes <= c.shard_capacity);
+            let entries: Vec<&Entry> = t.slots.iter().filter_map(|s| s.0.as_ref()).collect();
+            assert_eq!(entries.len(), t.len);
+            let counted: usize = entries.iter().map(|e| cost(&e.key, &e.value)).sum();
+            assert_eq!(counted, t.bytes);
         }
-        assert!(c.shards.iter().any(|s| !s.lock().map.is_empty()));
+        assert!(c.shards.iter().any(|s| s.table.lock().len > 0));
+    }
+
+    #[test]
+    fn table_finds_what_it_holds_across_growth_and_shrinking() {
+        let c = LatestCache::new(0);
+        let mut t = Table::default();
+        let key = |i: u32| format!("key-{i:08}").into_bytes();
+        for i in 0..5000u32 {
+            let k = key(i);
+            let hash = c.hasher.hash_one(&k[..]);
+            assert_eq!(t.find(hash, &k), None);
+            t.insert_new(Entry {
+                hash,
+                key: Slice::from(&k[..]),
+                value: Slice::from(&i.to_be_bytes()[..]),
+            });
+            assert!(t.len * 2 <= t.slots.len());
+        }
+        let lookup = |t: &Table, i: u32| {
+            let k = key(i);
+            t.find(c.hasher.hash_one(&k[..]), &k)
+                .and_then(|at| t.slots[at].0.as_ref().map(|e| e.value.to_vec()))
+        };
+        for i in 0..5000u32 {
+            assert_eq!(lookup(&t, i), Some(i.to_be_bytes().to_vec()), "{i}");
+        }
+        assert_eq!(lookup(&t, 5000), None);
+        let before = t.bytes;
+        t.shrink(before / 2);
+        assert!(t.bytes <= before / 2);
+        let kept = (0..5000u32).filter(|&i| lookup(&t, i).is_some()).count();
+        assert_eq!(kept, t.len);
+        assert!(kept > 0 && kept < 5000);
+        t.clear();
+        assert_eq!(lookup(&t, 0), None);
+    }
+
+    #[test]
+    fn prefetch_of_any_key_is_harmless() {
+        let c = LatestCache::new(1 << 20);
+        c.prefetch(b"absent"); // empty tables: nothing to load
+        c.committed(b"k", Slice::from(&b"v"[..]), true);
+        c.prefetch(b"k");
+        c.prefetch(b"other");
+        assert_eq!(c.get(b"k").as_deref(), Some(&b"v"[..]));
+        c.clear();
+        c.prefetch(b"k");
+        assert_eq!(c.get(b"k"), None);
     }
 
     #[test]

@@ -1147,6 +1147,18 @@ impl Database {
         self.begin(true)
     }
 
+    /// A hint that a point read of `key` on `branch`/`space` follows soon: starts
+    /// loading the latest-record cache's table slots for it into the processor's
+    /// cache, so the read finds them there instead of waiting for memory. Reads and
+    /// changes nothing; takes no lock. Cost: building the record key, a hash and two
+    /// prefetch instructions (on a shuffled read of 100k cached keys from Python, the
+    /// table's memory misses were about a sixth of a read).
+    pub fn prefetch_latest(&self, branch: BranchId, space: &str, tag: PrimitiveTag, key: &[u8]) {
+        self.inner
+            .latest_cache
+            .prefetch(&keys::latest_key(branch, space, tag, key));
+    }
+
     /// A read-only snapshot of the latest committed state for a short read: like
     /// [`Database::read`], but it records no start time
     /// ([`Transaction::started_at`] is 0), which saves a clock read per call (about 2%

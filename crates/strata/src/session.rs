@@ -5,6 +5,7 @@ use crate::engine::Strata;
 use crate::error::{Error, Result};
 use parking_lot::Mutex;
 use strata_search::{SearchHit, SearchRequest};
+use strata_storage::tags;
 use strata_storage::{
     now_micros, BranchDiff, BranchId, BranchInfo, BranchStats, BundleInfo, CommitVersion, Database,
     ExportSummary, HistoryEntry, ImportSummary, MergeOutcome, MergeStrategy, Scope, StorageError,
@@ -442,6 +443,18 @@ impl Session {
     /// own representation of values.
     pub fn kv_get_value(&self, key: &str) -> Result<Option<StoredValue>> {
         self.read(|t, s| Ok(strata_kv::get_value(t, s, key)?))
+    }
+
+    /// A hint that `kv_get(key)` follows: starts loading the memory where the engine's
+    /// cache keeps the key (see [`Database::prefetch_latest`]), so that work done in
+    /// between (such as releasing the GIL) overlaps the wait. Cost: a lock of the
+    /// session, a key build, a hash and two prefetches; nothing is read.
+    pub fn kv_prefetch(&self, key: &str) {
+        let c = self.ctx.lock();
+        if c.txn.is_none() {
+            self.db()
+                .prefetch_latest(c.branch_id, &c.space, tags::KV, key.as_bytes());
+        }
     }
 
     /// The value at `key` with its version and timestamp.

@@ -91,6 +91,14 @@ impl Table {
         self.len += 1;
     }
 
+    /// Replaces the record of the entry in slot `i`.
+    fn replace_at(&mut self, i: usize, value: Slice) {
+        if let Some(e) = self.slots[i].0.as_mut() {
+            self.bytes = self.bytes + value.len() - e.value.len();
+            e.value = value;
+        }
+    }
+
     fn grow(&mut self) {
         let capacity = (self.slots.len() * 2).max(16);
         let old = std::mem::replace(&mut self.slots, new_slots(capacity));
@@ -141,6 +149,16 @@ struct Shard {
 }
 
 impl Shard {
+    /// Adds an entry for a key `table` (this shard's, locked) does not hold.
+    fn insert(&self, table: &mut Table, hash: u64, key: &[u8], value: Slice) {
+        table.insert_new(Entry {
+            hash,
+            key: Slice::from(key),
+            value,
+        });
+        self.publish(table);
+    }
+
     /// Records where the table's slots are now (0 for none: an empty table's slice
     /// has a dangling address).
     fn publish(&self, table: &Table) {
@@ -288,12 +306,7 @@ impl LatestCache {
         if table.bytes + c > self.shard_capacity {
             table.shrink(self.shard_capacity * 3 / 4);
         }
-        table.insert_new(Entry {
-            hash,
-            key: Slice::from(key),
-            value,
-        });
-        shard.publish(&table);
+        shard.insert(&mut table, hash, key, value);
     }
 
     /// A commit wrote `key` (its new latest record is `value`): replaces a cached
@@ -313,19 +326,9 @@ impl LatestCache {
             let (hash, shard) = self.locate(key);
             let mut table = shard.table.lock();
             if let Some(i) = table.find(hash, key) {
-                let after = value.len();
-                if let Some(e) = table.slots[i].0.as_mut() {
-                    let before = e.value.len();
-                    e.value = value;
-                    table.bytes = table.bytes + after - before;
-                }
+                table.replace_at(i, value);
             } else if insert && table.bytes + c <= self.shard_capacity {
-                table.insert_new(Entry {
-                    hash,
-                    key: Slice::from(key),
-                    value,
-                });
-                shard.publish(&table);
+                shard.insert(&mut table, hash, key, value);
             }
         }
         self.generation.fetch_add(1, Ordering::AcqRel);
@@ -347,22 +350,8 @@ impl LatestCache {
             return;
         }
         match table.find(hash, key) {
-            Some(i) => {
-                let after = value.len();
-                if let Some(e) = table.slots[i].0.as_mut() {
-                    let before = e.value.len();
-                    e.value = value;
-                    table.bytes = table.bytes + after - before;
-                }
-            }
-            None => {
-                table.insert_new(Entry {
-                    hash,
-                    key: Slice::from(key),
-                    value,
-                });
-                shard.publish(&table);
-            }
+            Some(i) => table.replace_at(i, value),
+            None => shard.insert(&mut table, hash, key, value),
         }
     }
 

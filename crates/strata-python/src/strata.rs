@@ -433,8 +433,14 @@ impl Strata {
     /// True
     #[pyo3(signature = (key, value))]
     fn kv_put(&self, py: Python<'_>, key: String, value: &Bound<'_, PyAny>) -> PyResult<u64> {
+        // The cache slot the commit will check and fill starts loading first, while
+        // the value is converted and the GIL released (see `kv_get`).
+        let handle = self.handle(py)?;
+        handle.kv_prefetch(&key);
         let value = value_arg(py, value, "value")?;
-        let written = self.run(py, move |s| s.kv_put(&key, value))?;
+        let written = py
+            .detach(move || guarded(|| handle.kv_put(&key, value)))
+            .map_err(|failure| errors::to_py(py, failure))?;
         Ok(ver(written.version))
     }
 

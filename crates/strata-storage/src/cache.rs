@@ -59,33 +59,57 @@ impl Table {
         self.slots.len().wrapping_sub(1)
     }
 
-    /// The slot holding `key`, if any.
-    fn find(&self, hash: u64, key: &[u8]) -> Option<usize> {
-        if self.slots.is_empty() {
-            return None;
-        }
+    /// The slot holding `key` (`Ok`), or the empty slot where it would go (`Err`).
+    /// The table must have slots.
+    fn probe(&self, hash: u64, key: &[u8]) -> Result<usize, usize> {
         let mask = self.mask();
         let mut i = hash as usize & mask;
         loop {
             match &self.slots[i].0 {
-                None => return None,
-                Some(e) if e.hash == hash && *e.key == *key => return Some(i),
+                None => return Err(i),
+                Some(e) if e.hash == hash && *e.key == *key => return Ok(i),
                 Some(_) => i = (i + 1) & mask,
             }
         }
     }
 
-    /// Adds an entry whose key is not in the table, growing it first if it would be
-    /// more than half full.
-    fn insert_new(&mut self, entry: Entry) {
+    /// The slot holding `key`, if any.
+    fn find(&self, hash: u64, key: &[u8]) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        self.probe(hash, key).ok()
+    }
+
+    /// Makes room for one more entry: grows the table if it would be more than half
+    /// full.
+    fn reserve_one(&mut self) {
         if (self.len + 1) * 2 > self.slots.len() {
             self.grow();
         }
-        let mask = self.mask();
-        let mut i = entry.hash as usize & mask;
-        while self.slots[i].0.is_some() {
-            i = (i + 1) & mask;
+    }
+
+    /// Caches `value` for `key`, replacing its entry if it has one: one probe
+    /// sequence for both.
+    fn upsert(&mut self, hash: u64, key: &[u8], value: Slice) {
+        self.reserve_one();
+        match self.probe(hash, key) {
+            Ok(i) => self.replace_at(i, value),
+            Err(i) => {
+                let key = Slice::from(key);
+                self.bytes += cost(&key, &value);
+                self.slots[i].0 = Some(Entry { hash, key, value });
+                self.len += 1;
+            }
         }
+    }
+
+    /// Adds an entry whose key is not in the table.
+    fn insert_new(&mut self, entry: Entry) {
+        self.reserve_one();
+        let Err(i) = self.probe(entry.hash, &entry.key) else {
+            return;
+        };
         self.bytes += cost(&entry.key, &entry.value);
         self.slots[i].0 = Some(entry);
         self.len += 1;
@@ -149,16 +173,6 @@ struct Shard {
 }
 
 impl Shard {
-    /// Adds an entry for a key `table` (this shard's, locked) does not hold.
-    fn insert(&self, table: &mut Table, hash: u64, key: &[u8], value: Slice) {
-        table.insert_new(Entry {
-            hash,
-            key: Slice::from(key),
-            value,
-        });
-        self.publish(table);
-    }
-
     /// Records where the table's slots are now (0 for none: an empty table's slice
     /// has a dangling address).
     fn publish(&self, table: &Table) {
@@ -306,7 +320,8 @@ impl LatestCache {
         if table.bytes + c > self.shard_capacity {
             table.shrink(self.shard_capacity * 3 / 4);
         }
-        shard.insert(&mut table, hash, key, value);
+        table.upsert(hash, key, value);
+        shard.publish(&table);
     }
 
     /// A commit wrote `key` (its new latest record is `value`): replaces a cached
@@ -325,10 +340,11 @@ impl LatestCache {
         {
             let (hash, shard) = self.locate(key);
             let mut table = shard.table.lock();
-            if let Some(i) = table.find(hash, key) {
+            if insert && table.bytes + c <= self.shard_capacity {
+                table.upsert(hash, key, value);
+                shard.publish(&table);
+            } else if let Some(i) = table.find(hash, key) {
                 table.replace_at(i, value);
-            } else if insert && table.bytes + c <= self.shard_capacity {
-                shard.insert(&mut table, hash, key, value);
             }
         }
         self.generation.fetch_add(1, Ordering::AcqRel);
@@ -349,10 +365,8 @@ impl LatestCache {
         if table.bytes + c > self.shard_capacity {
             return;
         }
-        match table.find(hash, key) {
-            Some(i) => table.replace_at(i, value),
-            None => shard.insert(&mut table, hash, key, value),
-        }
+        table.upsert(hash, key, value);
+        shard.publish(&table);
     }
 
     /// Forgets everything (after keys were removed from fjall in bulk).

@@ -445,7 +445,7 @@ impl Session {
         self.read(|t, s| Ok(strata_kv::get_value(t, s, key)?))
     }
 
-    /// A hint that `kv_get(key)` follows: starts loading the memory where the engine's
+    /// A hint that `kv_get(key)` or `kv_put(key, ..)` follows: starts loading the memory where the engine's
     /// cache keeps the key (see [`Database::prefetch_latest`]), so that work done in
     /// between (such as releasing the GIL) overlaps the wait. Cost: a lock of the
     /// session, a key build, a hash and two prefetches; nothing is read.

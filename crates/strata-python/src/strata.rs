@@ -32,6 +32,16 @@ use strata_storage::StorageError;
 /// The session a live handle works through (shared with calls in flight).
 type Handle = Arc<Session>;
 
+/// Runs `f` on the engine through `handle` without the GIL, mapping errors and panics.
+fn run_on<T: Send>(
+    py: Python<'_>,
+    handle: Handle,
+    f: impl FnOnce(&Session) -> strata::Result<T> + Send,
+) -> PyResult<T> {
+    py.detach(move || guarded(|| f(&handle)))
+        .map_err(|failure| errors::to_py(py, failure))
+}
+
 /// A StrataDB database handle.
 ///
 /// Create one with `Strata.open(path)` (a database in a directory, kept across runs) or
@@ -212,9 +222,7 @@ impl Strata {
         py: Python<'_>,
         f: impl FnOnce(&Session) -> strata::Result<T> + Send,
     ) -> PyResult<T> {
-        let handle = self.handle(py)?;
-        py.detach(move || guarded(|| f(&handle)))
-            .map_err(|failure| errors::to_py(py, failure))
+        run_on(py, self.handle(py)?, f)
     }
 
     /// `fork_branch` for both spellings: `source` None = the current branch.
@@ -438,9 +446,7 @@ impl Strata {
         let handle = self.handle(py)?;
         handle.kv_prefetch(&key);
         let value = value_arg(py, value, "value")?;
-        let written = py
-            .detach(move || guarded(|| handle.kv_put(&key, value)))
-            .map_err(|failure| errors::to_py(py, failure))?;
+        let written = run_on(py, handle, move |s| s.kv_put(&key, value))?;
         Ok(ver(written.version))
     }
 
@@ -470,10 +476,7 @@ impl Strata {
             // released, so the two overlap.
             let handle = self.handle(py)?;
             handle.kv_prefetch(key);
-            let found = py
-                .detach(move || guarded(|| handle.kv_get_value(key)))
-                .map_err(|failure| errors::to_py(py, failure))?;
-            return match found {
+            return match run_on(py, handle, move |s| s.kv_get_value(key))? {
                 Some(v) => convert::stored_to_py(py, &v),
                 None => Ok(py.None().into_bound(py)),
             };

@@ -95,21 +95,27 @@ impl Table {
         self.reserve_one();
         match self.probe(hash, key) {
             Ok(i) => self.replace_at(i, value),
-            Err(i) => {
-                let key = Slice::from(key);
-                self.bytes += cost(&key, &value);
-                self.slots[i].0 = Some(Entry { hash, key, value });
-                self.len += 1;
-            }
+            Err(i) => self.place(
+                i,
+                Entry {
+                    hash,
+                    key: Slice::from(key),
+                    value,
+                },
+            ),
         }
     }
 
     /// Adds an entry whose key is not in the table.
     fn insert_new(&mut self, entry: Entry) {
         self.reserve_one();
-        let Err(i) = self.probe(entry.hash, &entry.key) else {
-            return;
-        };
+        if let Err(i) = self.probe(entry.hash, &entry.key) {
+            self.place(i, entry);
+        }
+    }
+
+    /// Puts `entry` into the empty slot `i`.
+    fn place(&mut self, i: usize, entry: Entry) {
         self.bytes += cost(&entry.key, &entry.value);
         self.slots[i].0 = Some(entry);
         self.len += 1;

@@ -9,7 +9,8 @@
 //! operations wait here, keyed by keyspace and key, so a key written again before they
 //! are applied replaces its earlier operation instead of adding a version; every
 //! [`DRAIN_COMMITS`] commits or [`DRAIN_BYTES`] bytes they go to fjall as one batch
-//! (`Inner::drain`). The skipped versions lose nothing: a latest record carries its
+//! (`Inner::drain`, or a background thread: `Inner::apply_in_background`). The
+//! skipped versions lose nothing: a latest record carries its
 //! superseded versions (inline history), and history records have keys of their own.
 //!
 //! Who may defer: databases whose commits do not have to be in fjall's journal when
@@ -74,6 +75,12 @@ impl Pending {
     /// Whether enough waits to apply it.
     pub(crate) fn due(&self) -> bool {
         self.commits >= DRAIN_COMMITS || self.bytes >= DRAIN_BYTES
+    }
+
+    /// Whether so much waits (four times [`Pending::due`]) that a commit should wait
+    /// for a background apply rather than add more.
+    pub(crate) fn overdue(&self) -> bool {
+        self.commits >= 4 * DRAIN_COMMITS || self.bytes >= 4 * DRAIN_BYTES
     }
 
     /// The operation waiting for `key` of `ks`: `Some(Some(value))` for an insert,

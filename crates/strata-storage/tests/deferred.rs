@@ -146,3 +146,61 @@ fn a_commit_too_large_for_the_journal_is_applied_and_kept() {
         .map(|v| v.value);
     assert_eq!(got, Some(big));
 }
+
+/// Commits applied to fjall by a background thread (and, for comparison, by the
+/// committing thread): a reader running beside the writer sees every acknowledged
+/// commit through point reads (uncached, so they go through the waiting operations
+/// and fjall) and scans, and a reopen finds all of them.
+#[test]
+fn background_apply_keeps_every_acknowledged_commit_readable() {
+    for background in [true, false] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db");
+        let opts = uncached().with_background_apply(background);
+        let db = Database::open(&path, opts.clone()).expect("open");
+        let s = db.default_scope();
+        const N: i64 = 20_000;
+        let acked = std::sync::atomic::AtomicI64::new(-1);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let mut checked = 0;
+                loop {
+                    let upto = acked.load(std::sync::atomic::Ordering::Acquire);
+                    if upto >= 0 {
+                        // The newest acknowledged key, an older one, and the counter.
+                        for i in [upto, upto / 2, upto * 7 / 8] {
+                            assert_eq!(get(&db, &s, &format!("n{i:05}")), Some(i), "n{i:05}");
+                        }
+                        let c = get(&db, &s, "counter").expect("counter");
+                        assert!(c >= upto, "counter {c} behind acknowledged {upto}");
+                        if checked % 50 == 0 {
+                            let r = db.read();
+                            let page = r.scan(&s, tags::KV, b"n", None, None).expect("scan");
+                            assert!(page.entries.len() as i64 > upto, "scan behind {upto}");
+                        }
+                        checked += 1;
+                    }
+                    if upto == N - 1 {
+                        break;
+                    }
+                }
+            });
+            for i in 0..N {
+                put(&db, &s, &format!("n{i:05}"), i);
+                put(&db, &s, "counter", i);
+                acked.store(i, std::sync::atomic::Ordering::Release);
+            }
+        });
+        assert_eq!(db.branch_stats(s.branch).live_keys, N as u64 + 1);
+        drop(db);
+        let db = Database::open(&path, opts).expect("reopen");
+        let r = db.read();
+        let page = r.scan(&s, tags::KV, b"n", None, None).expect("scan");
+        assert_eq!(page.entries.len() as i64, N, "background {background}");
+        assert_eq!(get(&db, &s, "counter"), Some(N - 1));
+        assert_eq!(
+            r.history(&s, tags::KV, b"counter").expect("history").len(),
+            N as usize
+        );
+    }
+}

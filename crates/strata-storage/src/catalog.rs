@@ -216,6 +216,16 @@ pub(crate) fn stat_key(id: BranchId) -> Vec<u8> {
     k
 }
 
+/// Meta key present while a branch's live-key count may not match its data: written
+/// before a physical removal of its keys and removed with the recounted statistics.
+/// Open recounts a branch that has it (a crash came in between), whatever the
+/// statistics' version says.
+pub(crate) fn recount_key(id: BranchId) -> Vec<u8> {
+    let mut k = b"brecount/".to_vec();
+    k.extend_from_slice(&id.0.to_be_bytes());
+    k
+}
+
 pub(crate) fn space_key(id: BranchId, space: &str) -> Vec<u8> {
     let mut k = b"space/".to_vec();
     k.extend_from_slice(&id.0.to_be_bytes());

@@ -1139,14 +1139,34 @@ impl Database {
                 .store(state.head_version.0, Ordering::Release);
             *inner.durable.lock() = state.head_version.0;
         }
+        // Branches marked for a recount (a crash during a physical removal).
+        let mut marked = Vec::new();
+        let ids: Vec<BranchId> = inner.catalog.read().names.keys().copied().collect();
+        for id in ids {
+            if inner.meta()?.get(catalog::recount_key(id))?.is_some() {
+                marked.push(id);
+            }
+        }
+        for id in &marked {
+            if !last.iter().any(|(b, _, _)| b == id) {
+                let (v, ts) = inner
+                    .catalog
+                    .read()
+                    .stats
+                    .get(id)
+                    .map_or((CommitVersion(0), 0), |s| (s.version, s.latest_ts));
+                last.push((*id, v, ts));
+            }
+        }
         let head = self.committed_version();
         for (id, version, ts) in last {
-            let stale = inner
-                .catalog
-                .read()
-                .stats
-                .get(&id)
-                .is_none_or(|s| s.version < version);
+            let stale = marked.contains(&id)
+                || inner
+                    .catalog
+                    .read()
+                    .stats
+                    .get(&id)
+                    .is_none_or(|s| s.version < version);
             if !stale {
                 continue;
             }
@@ -1167,6 +1187,14 @@ impl Database {
             }
         }
         inner.checkpoint()?;
+        if !marked.is_empty() {
+            // Recounted and written by the checkpoint.
+            let mut batch = inner.write_set();
+            for id in marked {
+                batch.remove(KeyspaceKind::Meta, catalog::recount_key(id));
+            }
+            inner.write(batch)?;
+        }
         if inner._temp.is_none() {
             // Until a clean close says otherwise (see `LogTail`).
             let mut batch = inner.write_set();
@@ -1827,6 +1855,12 @@ impl Database {
             } else {
                 self.notify_catalog(&CatalogEvent::SpaceDeleting(Scope::new(branch, space)));
                 let _guard = self.inner.commit.lock();
+                // The removal commits no version, so a crash before the recount below
+                // would leave statistics that look current but count removed keys:
+                // the mark makes the next open recount.
+                let mut mark = self.inner.write_set();
+                mark.insert(KeyspaceKind::Meta, catalog::recount_key(branch), [1u8]);
+                self.inner.write(mark)?;
                 self.remove_prefix(&keys::space_prefix(branch, space))?;
                 self.recount_live(branch)?;
             }
@@ -1847,7 +1881,7 @@ impl Database {
     }
 
     /// Recounts a branch's live keys after a physical delete (caller holds the commit
-    /// lock). Cost: a scan of the branch's latest keys.
+    /// lock) and clears its recount mark. Cost: a scan of the branch's latest keys.
     fn recount_live(&self, branch: BranchId) -> Result<()> {
         let mut live = 0u64;
         for kv in self.inner.latest()?.prefix(keys::branch_prefix(branch)) {
@@ -1863,6 +1897,7 @@ impl Database {
         drop(cat);
         let mut batch = self.inner.write_set();
         batch.insert(KeyspaceKind::Meta, catalog::stat_key(branch), enc);
+        batch.remove(KeyspaceKind::Meta, catalog::recount_key(branch));
         self.inner.write(batch)
     }
 

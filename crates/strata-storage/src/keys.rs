@@ -108,13 +108,25 @@ pub(crate) fn scope_prefix(branch: BranchId, space: &str, tag: PrimitiveTag) -> 
 pub(crate) fn latest_key(branch: BranchId, space: &str, tag: PrimitiveTag, key: &[u8]) -> Vec<u8> {
     // Room for the whole key up front (escaping rarely adds bytes): one allocation.
     let mut out = Vec::with_capacity(9 + space.len() + 3 + 1 + key.len() + 4);
-    push_branch(&mut out, branch);
-    escape_into(&mut out, space_in_key(space).as_bytes());
+    latest_key_into(&mut out, branch, space, tag, key);
+    out
+}
+
+/// Appends the latest key of (`branch`, `space`, `tag`, `key`) to `out` (see
+/// [`latest_key`]), for callers that reuse a buffer.
+pub(crate) fn latest_key_into(
+    out: &mut Vec<u8>,
+    branch: BranchId,
+    space: &str,
+    tag: PrimitiveTag,
+    key: &[u8],
+) {
+    push_branch(out, branch);
+    escape_into(out, space_in_key(space).as_bytes());
     out.extend_from_slice(&TERM);
     out.push(tag.0);
-    escape_into(&mut out, key);
+    escape_into(out, key);
     out.extend_from_slice(&TERM);
-    out
 }
 
 /// Prefix of all latest keys whose user key starts with `prefix`.

@@ -4,6 +4,7 @@
 use crate::engine::Strata;
 use crate::error::{Error, Result};
 use parking_lot::Mutex;
+use std::sync::Arc;
 use strata_search::{SearchHit, SearchRequest};
 use strata_storage::tags;
 use strata_storage::{
@@ -24,7 +25,17 @@ struct Context {
     branch: String,
     branch_id: BranchId,
     space: String,
+    /// `branch_id` and `space` as a scope, shared with the operations that use it
+    /// (rebuilt by `Context::rescope` whenever either changes).
+    scope: Arc<Scope>,
     txn: Option<OpenTxn>,
+}
+
+impl Context {
+    /// Rebuilds `scope` after `branch_id` or `space` changed.
+    fn rescope(&mut self) {
+        self.scope = Arc::new(Scope::new(self.branch_id, self.space.clone()));
+    }
 }
 
 /// Information about a session's open transaction.
@@ -107,6 +118,7 @@ impl Session {
                 branch: DEFAULT_BRANCH.to_string(),
                 branch_id,
                 space: DEFAULT_SPACE.to_string(),
+                scope: Arc::new(Scope::new(branch_id, DEFAULT_SPACE)),
                 txn: None,
             }),
         }
@@ -123,17 +135,20 @@ impl Session {
 
     /// The current scope, checking that the current branch still exists.
     pub fn scope(&self) -> Result<Scope> {
-        self.scope_of(&self.ctx.lock())
+        Ok((*self.scope_of(&self.ctx.lock())?).clone())
     }
 
     /// The scope of context `c`, checking that its branch still exists.
-    fn scope_of(&self, c: &Context) -> Result<Scope> {
-        match self.db().branch_id(&c.branch) {
-            Ok(id) if id == c.branch_id => Ok(Scope::new(c.branch_id, c.space.clone())),
-            _ => Err(Error::NotFound(format!(
+    fn scope_of(&self, c: &Context) -> Result<Arc<Scope>> {
+        // Branch ids are never reused, so the id still existing means the branch
+        // does (a branch deleted and created again under the name has a new id).
+        if self.db().branch_id_exists(c.branch_id) {
+            Ok(Arc::clone(&c.scope))
+        } else {
+            Err(Error::NotFound(format!(
                 "the current branch {:?} no longer exists; switch to another branch",
                 c.branch
-            ))),
+            )))
         }
     }
 
@@ -247,6 +262,7 @@ impl Session {
         if !self.db().space_exists(id, &c.space) {
             c.space = DEFAULT_SPACE.to_string();
         }
+        c.rescope();
         Ok(())
     }
 
@@ -350,7 +366,9 @@ impl Session {
     pub fn set_space(&self, name: &str) -> Result<()> {
         let id = self.scope()?.branch;
         self.db().create_space(id, name)?;
-        self.ctx.lock().space = name.to_string();
+        let mut c = self.ctx.lock();
+        c.space = name.to_string();
+        c.rescope();
         Ok(())
     }
 
@@ -384,6 +402,7 @@ impl Session {
         let mut c = self.ctx.lock();
         if c.space == name {
             c.space = DEFAULT_SPACE.to_string();
+            c.rescope();
         }
         Ok(())
     }

@@ -77,7 +77,10 @@ pub struct DatabaseOptions {
     /// 4).
     pub background_threads: usize,
     /// Whether deferred commits are applied to fjall on a thread of their own
-    /// (default: on machines with at least two cores). See `Inner::write`.
+    /// (default: on machines with at least two cores), so the committing thread
+    /// does not stop every few thousand commits to apply them. Cost: a thread start
+    /// per apply; the work moves to another core rather than shrinking
+    /// (ARCHITECTURE.md, "Background apply").
     pub background_apply: bool,
 }
 
@@ -295,42 +298,49 @@ struct Applier {
 
 impl Applier {
     /// Applies `ops`, then whatever became due meanwhile, until nothing is due; then
-    /// releases its handles and reports. A failure leaves the operations in
-    /// `applying` for the next drain.
-    fn run(self, mut ops: Arc<Pending>) {
-        let [data, latest, meta] = &self.keyspaces;
-        loop {
-            let applied = apply_pending(&self.fjall, [data, latest, meta], &ops);
-            let mut st = self.writes.state.lock();
-            if applied.is_err() {
-                break;
-            }
-            let done = st.applying.take();
-            if st.pending.due() {
-                let next = Arc::new(std::mem::take(&mut st.pending));
-                st.applying = Some(Arc::clone(&next));
-                drop(st);
-                drop(done);
-                ops = next;
-                continue;
-            }
-            if st.pending.is_empty() {
-                self.writes.flag.store(false, Ordering::Release);
-            }
-            drop(st);
-            drop(done);
-            break;
-        }
-        drop(ops);
+    /// releases its handles and reports. A failure (or a panic) leaves the
+    /// operations in `applying` for the next drain, which applies them itself.
+    fn run(self, ops: Arc<Pending>) {
         let Applier {
             writes,
             fjall,
             keyspaces,
         } = self;
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Self::apply_while_due(&writes, &fjall, &keyspaces, ops)
+        }));
         drop(keyspaces);
         drop(fjall);
         writes.state.lock().in_flight = false;
         writes.applied.notify_all();
+    }
+
+    fn apply_while_due(
+        writes: &Writes,
+        fjall: &fjall::Database,
+        [data, latest, meta]: &[Keyspace; 3],
+        mut ops: Arc<Pending>,
+    ) {
+        loop {
+            if apply_pending(fjall, [data, latest, meta], &ops).is_err() {
+                return;
+            }
+            let mut st = writes.state.lock();
+            let done = st.applying.take();
+            if !st.pending.due() {
+                if st.pending.is_empty() {
+                    writes.flag.store(false, Ordering::Release);
+                }
+                drop(st);
+                drop(done);
+                return;
+            }
+            let next = Arc::new(std::mem::take(&mut st.pending));
+            st.applying = Some(Arc::clone(&next));
+            drop(st);
+            drop(done);
+            ops = next;
+        }
     }
 }
 

@@ -243,3 +243,56 @@ def test_hammer_cas_across_handles(db_path):
     finally:
         for h in handles:
             h.close()
+
+
+def test_many_commits_from_threads_while_others_read(db_path):
+    # Past several background applies (the engine hands every 4096 waiting commits to
+    # a thread of its own, and reads find them there until they are in the store):
+    # 4 writer threads commit 20k puts on disk while 2 reader threads read back what
+    # was acknowledged, by key and by listing; a reopen finds every write.
+    db = Strata.open(db_path)
+    writers, per_writer = 4, 5_000
+    acked = [-1] * writers
+    done = threading.Event()
+    errors = []
+
+    def write(w):
+        try:
+            for i in range(per_writer):
+                db.kv_put(f"w{w}/{i:05d}", i)
+                acked[w] = i
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    def read(seed):
+        rng = random.Random(seed)
+        try:
+            while not done.is_set():
+                w = rng.randrange(writers)
+                upto = acked[w]
+                if upto < 0:
+                    continue
+                i = rng.randint(0, upto)
+                assert db.kv_get(f"w{w}/{i:05d}") == i, (w, i)
+                if rng.random() < 0.01:
+                    assert len(db.kv_list(prefix=f"w{w}/")) > upto
+        except Exception as e:
+            errors.append(e)
+
+    readers = [threading.Thread(target=read, args=(s,)) for s in range(2)]
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    for t in readers + threads:
+        t.start()
+    for t in threads:
+        t.join()
+    done.set()
+    for t in readers:
+        t.join()
+    assert not errors, errors[:3]
+    db.close()
+    db = Strata.open(db_path)
+    for w in range(writers):
+        keys = db.kv_list(prefix=f"w{w}/")
+        assert len(keys) == per_writer
+        assert db.kv_get(f"w{w}/{per_writer - 1:05d}") == per_writer - 1
+    db.close()

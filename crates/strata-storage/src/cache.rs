@@ -131,26 +131,22 @@ impl Table {
 
     fn grow(&mut self) {
         let capacity = (self.slots.len() * 2).max(16);
-        let old = std::mem::replace(&mut self.slots, new_slots(capacity));
-        self.len = 0;
-        self.bytes = 0;
-        let mut old = old;
-        for slot in old.iter_mut() {
-            if let Some(e) = slot.0.take() {
-                self.insert_new(e);
-            }
-        }
+        self.refill(new_slots(capacity), usize::MAX);
     }
 
     /// Drops entries (in slot order, which is hash order: arbitrary) until the table
     /// holds at most `target` bytes, keeping its size.
     fn shrink(&mut self, target: usize) {
-        let fresh = new_slots(self.slots.len());
-        let old = std::mem::replace(&mut self.slots, fresh);
+        self.refill(new_slots(self.slots.len()), target);
+    }
+
+    /// Moves the entries into `fresh` (empty slots), dropping the first ones met
+    /// while the table's bytes still exceed `target`.
+    fn refill(&mut self, fresh: Slots, target: usize) {
+        let mut old = std::mem::replace(&mut self.slots, fresh);
         let mut dropping = self.bytes;
         self.len = 0;
         self.bytes = 0;
-        let mut old = old;
         for slot in old.iter_mut() {
             if let Some(e) = slot.0.take() {
                 if dropping > target {

@@ -598,9 +598,7 @@ impl Inner {
     }
 
     fn drain_locked(&self, st: &mut MutexGuard<'_, WriteState>) -> Result<()> {
-        while st.in_flight {
-            self.writes.applied.wait(st);
-        }
+        self.wait_for_apply_locked(st);
         let ks = [&self.data_ks, &self.latest_ks, &self.meta_ks];
         // Into fjall first, then out of here: a reader that misses an operation here
         // finds it in fjall.
@@ -619,9 +617,12 @@ impl Inner {
 
     /// Waits until no background apply runs (its thread holds fjall).
     fn wait_for_apply(&self) {
-        let mut st = self.writes.state.lock();
+        self.wait_for_apply_locked(&mut self.writes.state.lock());
+    }
+
+    fn wait_for_apply_locked(&self, st: &mut MutexGuard<'_, WriteState>) {
         while st.in_flight {
-            self.writes.applied.wait(&mut st);
+            self.writes.applied.wait(st);
         }
     }
 
@@ -1114,7 +1115,7 @@ impl Database {
                 .get(catalog::OPEN_KEY)?
                 .is_some_and(|v| v.first() == Some(&1));
         let mut last: Vec<(BranchId, CommitVersion, Timestamp)> = Vec::new();
-        for id in ids {
+        for &id in &ids {
             if let Some(kv) = inner
                 .log_keyspace()?
                 .prefix(catalog::change_prefix(id))
@@ -1157,7 +1158,6 @@ impl Database {
         }
         // Branches marked for a recount (a crash during a physical removal).
         let mut marked = Vec::new();
-        let ids: Vec<BranchId> = inner.catalog.read().names.keys().copied().collect();
         for id in ids {
             if inner.meta()?.get(catalog::recount_key(id))?.is_some() {
                 marked.push(id);

@@ -165,7 +165,7 @@ fn streaming_a_million_puts_and_events_keeps_memory_bounded() {
     );
     assert!(peak < MAX_PEAK_MIB, "peak RSS {peak} MiB");
     // Bounded, not proportional. The buffers fill first (memtables up to fjall's
-    // write buffer, the 32 MiB latest-record cache, the 64 MiB block cache: RSS rose
+    // write buffer, the 64 MiB latest-record cache, the 64 MiB block cache: RSS rose
     // by 40-50 MiB per 250k puts up to 1M, here and at the start of 2026-12-04, which
     // the earlier check of the puts' second half, under 64 MiB, no longer allowed);
     // once they are full, the last 250k appends must not grow RSS by more than a

@@ -15,8 +15,17 @@
 //! generation counter inside the shard lock that the fill also takes, so a fill that
 //! raced a commit is dropped instead of resurrecting the older record.
 //!
-//! Memory: at most the configured number of bytes of keys and records (plus map
-//! overhead); when a shard is full it drops about a quarter of its entries.
+//! Layout: each shard is an open-addressing table of 192-byte slots (three cache
+//! lines), at most half full, each holding a key and, when it fits (158 bytes, such
+//! as the record of a value of up to about 140 bytes), the record itself: a lookup
+//! that [`LatestCache::prefetch`] started reads no memory but the slot's lines.
+//!
+//! Memory: a shard's table grows, doubling, to at most its share of the configured
+//! capacity (the largest power-of-two number of slots that fits); the capacity also
+//! bounds what the entries count (384 bytes each, the two slots an entry takes at
+//! half load, plus keys and records kept outside the slots), so the cache takes
+//! about its capacity when full and less while it fills. When a shard is full a read
+//! miss drops about a quarter of its entries.
 
 use fjall::Slice;
 use parking_lot::Mutex;
@@ -24,30 +33,131 @@ use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 const SHARDS: usize = 8;
-/// Per-entry bookkeeping counted against the capacity besides key and value bytes:
-/// two 64-byte slots, since a table is at most half full.
-const ENTRY_OVERHEAD: usize = 128;
+/// Per-entry bookkeeping counted against the capacity besides key bytes and records
+/// too large for a slot: two 192-byte slots, since a table is at most half full.
+const ENTRY_OVERHEAD: usize = 2 * std::mem::size_of::<Slot>();
 
 /// One cached latest record with its key's hash. Keys are `Slice`s: fjall's byte view
 /// keeps keys of up to 20 bytes (a typical record key) inline, so a probe compares
-/// them without chasing a pointer, and caching one allocates nothing.
+/// them without chasing a pointer, and caching one allocates nothing. The hash and the
+/// key come first, in the slot's first cache line, which is all a probe reads.
+#[repr(C)]
 struct Entry {
     hash: u64,
     key: Slice,
-    value: Slice,
+    value: CachedRecord,
 }
 
-/// A table slot: one cache line, so a probe that finds its key on the first slot
-/// touches one line of the table (a `HashMap` touches its control bytes and then the
-/// slot, two lines apart).
-#[repr(align(64))]
-#[derive(Default)]
-struct Slot(Option<Entry>);
+/// Bytes of a record kept inside its slot (the rest of a 192-byte slot).
+const INLINE_RECORD_BYTES: usize = 150;
+
+/// A cached record: its bytes inside the slot when they fit, else a shared view of
+/// them. Inline bytes arrive with the slot's lines, which [`LatestCache::prefetch`]
+/// starts loading before the lookup; a record elsewhere on the heap was one more
+/// memory miss per cached read, after the slot's (`perf`: 13-16% of a cached,
+/// shuffled `kv_get` from Python, in `ByteView::clone`'s reference count).
+enum CachedRecord {
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE_RECORD_BYTES],
+    },
+    Shared(Slice),
+}
+
+impl CachedRecord {
+    /// Keeps `value` inline if it fits, else shares it (no copy).
+    fn new(value: Slice) -> Self {
+        match u8::try_from(value.len()) {
+            Ok(len) if value.len() <= INLINE_RECORD_BYTES => {
+                let mut bytes = [0; INLINE_RECORD_BYTES];
+                bytes[..value.len()].copy_from_slice(&value);
+                CachedRecord::Inline { len, bytes }
+            }
+            _ => CachedRecord::Shared(value),
+        }
+    }
+
+    /// The record as a `Slice` of its own: a copy of inline bytes (one small
+    /// allocation from the thread's cache; the bytes are in the processor's cache
+    /// already), or a new reference to a shared one.
+    fn to_slice(&self) -> Slice {
+        match self {
+            CachedRecord::Inline { len, bytes } => Slice::from(&bytes[..usize::from(*len)]),
+            CachedRecord::Shared(v) => v.clone(),
+        }
+    }
+
+    /// Bytes held outside the slot.
+    fn heap_bytes(&self) -> usize {
+        match self {
+            CachedRecord::Inline { .. } => 0,
+            CachedRecord::Shared(v) => v.len(),
+        }
+    }
+}
+
+/// A table slot: three cache lines holding one entry, a small record's bytes
+/// following the key. A probe reads the first line of each slot it passes; a hit
+/// reads the record from the other two. All-zero bytes are an empty slot, so a table
+/// in fresh zeroed memory needs no writes before use (see [`MappedSlots::new`]).
+#[repr(C, align(64))]
+struct Slot {
+    /// 1 if `entry` holds an entry, 0 if not.
+    full: u8,
+    entry: std::mem::MaybeUninit<Entry>,
+}
+
+const _: () = assert!(std::mem::size_of::<Slot>() == 192);
+
+#[allow(unsafe_code)]
+impl Slot {
+    fn entry(&self) -> Option<&Entry> {
+        // SAFETY: `full` is 1 only while `entry` holds an entry (see `put`, `take`).
+        (self.full != 0).then(|| unsafe { self.entry.assume_init_ref() })
+    }
+
+    fn entry_mut(&mut self) -> Option<&mut Entry> {
+        // SAFETY: as in `entry`.
+        (self.full != 0).then(|| unsafe { self.entry.assume_init_mut() })
+    }
+
+    /// Fills the slot, dropping what it held.
+    fn put(&mut self, e: Entry) {
+        drop(self.take());
+        self.entry.write(e);
+        self.full = 1;
+    }
+
+    /// Empties the slot, returning its entry.
+    fn take(&mut self) -> Option<Entry> {
+        if self.full == 0 {
+            return None;
+        }
+        self.full = 0;
+        // SAFETY: the slot was full, and is now marked empty, so the entry is read
+        // out once.
+        Some(unsafe { self.entry.assume_init_read() })
+    }
+}
+
+impl Default for Slot {
+    fn default() -> Self {
+        Slot {
+            full: 0,
+            entry: std::mem::MaybeUninit::uninit(),
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        drop(self.take());
+    }
+}
 
 /// An open-addressing table with linear probing, at most half full, so a lookup of an
 /// absent key stops at an empty slot soon and a present key is on the first slot or
 /// next to it.
-#[derive(Default)]
 struct Table {
     slots: Slots,
     len: usize,
@@ -55,6 +165,15 @@ struct Table {
 }
 
 impl Table {
+    /// An empty table that may grow to `max_slots` slots (a power of two).
+    fn new(max_slots: usize) -> Table {
+        Table {
+            slots: Slots::empty(max_slots),
+            len: 0,
+            bytes: 0,
+        }
+    }
+
     fn mask(&self) -> usize {
         self.slots.len().wrapping_sub(1)
     }
@@ -65,7 +184,7 @@ impl Table {
         let mask = self.mask();
         let mut i = hash as usize & mask;
         loop {
-            match &self.slots[i].0 {
+            match self.slots[i].entry() {
                 None => return Err(i),
                 Some(e) if e.hash == hash && *e.key == *key => return Ok(i),
                 Some(_) => i = (i + 1) & mask,
@@ -81,18 +200,26 @@ impl Table {
         self.probe(hash, key).ok()
     }
 
-    /// Makes room for one more entry: grows the table if it would be more than half
-    /// full.
-    fn reserve_one(&mut self) {
-        if (self.len + 1) * 2 > self.slots.len() {
-            self.grow();
-        }
+    /// Whether the table holds as many entries as it can at its largest size.
+    fn at_most_entries(&self) -> bool {
+        (self.len + 1) * 2 > self.slots.max
+    }
+
+    /// Whether the table has room for one more entry, growing it if it would be more
+    /// than half full (false if it is at its largest size already).
+    fn reserve_one(&mut self) -> bool {
+        (self.len + 1) * 2 <= self.slots.len() || self.grow()
     }
 
     /// Caches `value` for `key`, replacing its entry if it has one: one probe
-    /// sequence for both.
+    /// sequence for both. A new key is not cached if the table cannot grow.
     fn upsert(&mut self, hash: u64, key: &[u8], value: Slice) {
-        self.reserve_one();
+        if !self.reserve_one() {
+            if let Some(i) = self.find(hash, key) {
+                self.replace_at(i, value);
+            }
+            return;
+        }
         match self.probe(hash, key) {
             Ok(i) => self.replace_at(i, value),
             Err(i) => self.place(
@@ -100,167 +227,254 @@ impl Table {
                 Entry {
                     hash,
                     key: Slice::from(key),
-                    value,
+                    value: CachedRecord::new(value),
                 },
             ),
         }
     }
 
-    /// Adds an entry whose key is not in the table.
-    fn insert_new(&mut self, entry: Entry) {
-        self.reserve_one();
-        if let Err(i) = self.probe(entry.hash, &entry.key) {
-            self.place(i, entry);
-        }
-    }
-
     /// Puts `entry` into the empty slot `i`.
     fn place(&mut self, i: usize, entry: Entry) {
-        self.bytes += cost(&entry.key, &entry.value);
-        self.slots[i].0 = Some(entry);
+        self.bytes += entry_cost(&entry);
+        self.slots[i].put(entry);
         self.len += 1;
     }
 
     /// Replaces the record of the entry in slot `i`.
     fn replace_at(&mut self, i: usize, value: Slice) {
-        if let Some(e) = self.slots[i].0.as_mut() {
-            self.bytes = self.bytes + value.len() - e.value.len();
+        if let Some(e) = self.slots[i].entry_mut() {
+            let value = CachedRecord::new(value);
+            self.bytes = self.bytes + value.heap_bytes() - e.value.heap_bytes();
             e.value = value;
         }
     }
 
-    fn grow(&mut self) {
-        let capacity = (self.slots.len() * 2).max(16);
-        self.refill(new_slots(capacity), usize::MAX);
+    /// Doubles the table in place (see [`Table::rehash_doubled`]); false if it is at
+    /// its largest size or its memory cannot be mapped.
+    fn grow(&mut self) -> bool {
+        let n = self.slots.len();
+        if !self.slots.extend() {
+            return false;
+        }
+        if n > 0 {
+            self.rehash_doubled(n);
+        }
+        true
+    }
+
+    /// Moves every entry of the first `n` slots to its place in the table, just
+    /// doubled from `n` slots (the new half is empty). In place: an entry stays in
+    /// its slot, moves back into a slot emptied before it, or moves to the new half,
+    /// mostly `n` slots up, so the pass reads and writes memory nearly in order (a
+    /// fresh table took an entry at a time to random slots of new memory: a cache miss
+    /// and, on first touch, a page fault each; 2-3x the cost of an insertion).
+    ///
+    /// Why it keeps every entry findable: the pass starts after an empty slot, so an
+    /// entry's old probe sequence (its home slot up to its slot, all full) was passed
+    /// before the entry itself, and every slot an entry is put back into has been
+    /// passed: no slot before it in its new probe sequence can still be emptied.
+    /// The one exception, a probe that wraps from the new half's end to slot 0 (not
+    /// yet passed), is put aside and inserted after the pass.
+    fn rehash_doubled(&mut self, n: usize) {
+        let mask = self.mask();
+        let Some(start) = (0..n).find(|&i| self.slots[i].entry().is_none()) else {
+            unreachable!("a table at most half full has an empty slot");
+        };
+        let mut wrapped = Vec::new();
+        for k in 1..=n {
+            let i = (start + k) & (n - 1);
+            let Some(e) = self.slots[i].take() else {
+                continue;
+            };
+            let mut j = e.hash as usize & mask;
+            let mut wraps = false;
+            while self.slots[j].entry().is_some() {
+                j = (j + 1) & mask;
+                wraps |= j == 0;
+            }
+            if wraps {
+                wrapped.push(e);
+            } else {
+                self.slots[j].put(e);
+            }
+        }
+        for e in wrapped {
+            if let Err(j) = self.probe(e.hash, &e.key) {
+                self.slots[j].put(e);
+            }
+        }
     }
 
     /// Drops entries (in slot order, which is hash order: arbitrary) until the table
     /// holds at most `target` bytes, keeping its size.
     fn shrink(&mut self, target: usize) {
-        self.refill(new_slots(self.slots.len()), target);
-    }
-
-    /// Moves the entries into `fresh` (empty slots), dropping the first ones met
-    /// while the table's bytes still exceed `target`.
-    fn refill(&mut self, fresh: Slots, target: usize) {
-        let mut old = std::mem::replace(&mut self.slots, fresh);
-        let mut dropping = self.bytes;
+        let mut left = self.bytes;
+        let mut kept = Vec::new();
+        for slot in self.slots.iter_mut() {
+            if let Some(e) = slot.take() {
+                if left > target {
+                    left -= entry_cost(&e);
+                } else {
+                    kept.push(e);
+                }
+            }
+        }
         self.len = 0;
         self.bytes = 0;
-        for slot in old.iter_mut() {
-            if let Some(e) = slot.0.take() {
-                if dropping > target {
-                    dropping -= cost(&e.key, &e.value);
-                } else {
-                    self.insert_new(e);
-                }
+        for e in kept {
+            if let Err(i) = self.probe(e.hash, &e.key) {
+                self.place(i, e);
             }
         }
     }
 
+    /// Drops every entry and the table's memory.
     fn clear(&mut self) {
-        *self = Table::default();
+        *self = Table::new(self.slots.max);
     }
 }
 
-/// Tables of at least this many bytes live in a mapping of their own on huge pages.
+/// Tables of at least this many bytes are advised onto huge pages.
 const HUGE_TABLE_BYTES: usize = 2 << 20;
 
-fn new_slots(capacity: usize) -> Slots {
-    if capacity * std::mem::size_of::<Slot>() >= HUGE_TABLE_BYTES {
-        if let Some(mapped) = MappedSlots::new(capacity) {
-            return Slots::Mapped(mapped);
+/// The most slots a table has (3 GiB): a larger capacity is not used.
+const MAX_SLOTS: usize = 1 << 24;
+
+/// A table's slots: the first `used` (a power of two) of the `max` slots of an
+/// anonymous mapping, reserved (address space only) at the table's first insertion
+/// and kept until it is cleared. An anonymous mapping reads as zeros, which are empty
+/// slots, so growing the table is using more of the mapping: nothing is written first
+/// and a page is backed by memory only once an entry is put into it.
+///
+/// Once the table reaches 2 MiB, the mapping is advised onto 2 MiB pages: a lookup
+/// reads one random slot of a table of megabytes, and with 4 KiB pages nearly every
+/// one also missed the TLB (`perf`: the prefetch of the slot waited on the page walk,
+/// ~13% of a cached `kv_get`'s engine time at 100k keys). The mapping is the table's
+/// alone, so the advice never reaches memory the allocator hands out for other things
+/// (see strata-python's note on mimalloc and huge pages). A smaller table stays on
+/// small pages, so a small database's cache takes little memory.
+struct Slots {
+    map: Option<memmap2::MmapMut>,
+    offset: usize,
+    used: usize,
+    max: usize,
+    huge: bool,
+}
+
+impl Slots {
+    /// No slots yet; up to `max` (a power of two) later.
+    fn empty(max: usize) -> Slots {
+        Slots {
+            map: None,
+            offset: 0,
+            used: 0,
+            max,
+            huge: false,
         }
     }
-    Slots::Heap((0..capacity).map(|_| Slot::default()).collect())
+
+    /// Doubles the slots in use (16 at first, mapping the memory); false if they
+    /// are at `max` or the mapping fails.
+    fn extend(&mut self) -> bool {
+        let slot = std::mem::size_of::<Slot>();
+        let Some(map) = &self.map else {
+            let Ok(mut map) = memmap2::MmapOptions::new()
+                .len(self.max * slot + HUGE_TABLE_BYTES)
+                .no_reserve_swap()
+                .map_anon()
+            else {
+                return false;
+            };
+            let base = map.as_mut_ptr() as usize;
+            self.offset = base.next_multiple_of(HUGE_TABLE_BYTES) - base;
+            self.map = Some(map);
+            self.used = self.max.min(16);
+            return true;
+        };
+        if self.used * 2 > self.max {
+            return false;
+        }
+        let old = self.used;
+        self.used *= 2;
+        if !self.huge && self.used * slot >= HUGE_TABLE_BYTES {
+            self.huge = true;
+            #[cfg(target_os = "linux")]
+            {
+                let _ = map.advise_range(memmap2::Advice::HugePage, self.offset, self.max * slot);
+                // The first 2 MiB, in use already, is on small pages: make it one
+                // huge page now (a copy of 2 MiB) rather than leave a third of a
+                // 6 MiB table to TLB misses. Best effort: older kernels refuse.
+                collapse(&map[self.offset..self.offset + HUGE_TABLE_BYTES]);
+            }
+        }
+        // Write to every page of the new half before anything reads it: a first read
+        // maps the shared zero page and the first write then faults again to copy it
+        // (for a huge page, zeroing 2 MiB twice). One slot in every 21 starts in each
+        // 4 KiB page in turn.
+        let new_half = &mut self[old..];
+        for slot in new_half
+            .iter_mut()
+            .step_by(4096 / std::mem::size_of::<Slot>())
+        {
+            slot.full = 0;
+        }
+        true
+    }
 }
 
-/// A table's slots: on the heap, or (large tables) in an anonymous mapping advised
-/// onto 2 MiB pages. A lookup reads one random slot of a table of megabytes: with
-/// 4 KiB pages nearly every one also missed the TLB (`perf`: the prefetch of the slot
-/// waited on the page walk, ~13% of a cached `kv_get`'s engine time at 100k keys),
-/// and growing the table faulted its pages in 4 KiB at a time. The mapping is the
-/// table's alone, so the advice never reaches memory the allocator hands out for
-/// other things (see strata-python's note on mimalloc and huge pages).
-enum Slots {
-    Heap(Box<[Slot]>),
-    Mapped(MappedSlots),
-}
-
-impl Default for Slots {
-    fn default() -> Self {
-        Slots::Heap(Box::default())
+/// Asks the kernel to back `range` (2 MiB-aligned memory of a mapping advised onto
+/// huge pages) with huge pages now (`MADV_COLLAPSE`, Linux 6.1). A hint: the result
+/// is ignored.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn collapse(range: &[u8]) {
+    // SAFETY: the range is memory of a live mapping; the advice changes which pages
+    // back it, never its contents.
+    unsafe {
+        libc::madvise(
+            range.as_ptr() as *mut libc::c_void,
+            range.len(),
+            libc::MADV_COLLAPSE,
+        );
     }
 }
 
 impl std::ops::Deref for Slots {
     type Target = [Slot];
+    #[allow(unsafe_code)]
     fn deref(&self) -> &[Slot] {
-        match self {
-            Slots::Heap(b) => b,
-            Slots::Mapped(m) => m.as_slice(),
+        match &self.map {
+            // SAFETY: the `used` slots from `offset` lie inside the mapping (it has
+            // room for `max` >= `used` slots after `offset`) and are aligned (the
+            // offset is a multiple of 2 MiB, a slot 192 bytes aligned to 64); they
+            // started as zeros, a valid empty slot, and were changed only through
+            // `Slot`'s methods since. The mapping lives as long as `self`.
+            Some(map) => unsafe {
+                std::slice::from_raw_parts(map[self.offset..].as_ptr().cast(), self.used)
+            },
+            None => &[],
         }
     }
 }
 
 impl std::ops::DerefMut for Slots {
+    #[allow(unsafe_code)]
     fn deref_mut(&mut self) -> &mut [Slot] {
-        match self {
-            Slots::Heap(b) => b,
-            Slots::Mapped(m) => m.as_mut_slice(),
+        match &mut self.map {
+            // SAFETY: as in `deref`, borrowed mutably through `self`.
+            Some(map) => unsafe {
+                std::slice::from_raw_parts_mut(map[self.offset..].as_mut_ptr().cast(), self.used)
+            },
+            None => &mut [],
         }
     }
 }
 
-/// `len` slots in an anonymous mapping, starting at a 2 MiB boundary inside it.
-struct MappedSlots {
-    map: memmap2::MmapMut,
-    offset: usize,
-    len: usize,
-}
-
-impl MappedSlots {
-    /// Maps room for `len` slots plus alignment, advises it onto huge pages and
-    /// writes every slot empty. `None` if the mapping fails (the caller uses the heap).
-    #[allow(unsafe_code)]
-    fn new(len: usize) -> Option<MappedSlots> {
-        let bytes = len * std::mem::size_of::<Slot>();
-        let mut map = memmap2::MmapMut::map_anon(bytes + HUGE_TABLE_BYTES).ok()?;
-        let base = map.as_mut_ptr() as usize;
-        let offset = base.next_multiple_of(HUGE_TABLE_BYTES) - base;
-        #[cfg(target_os = "linux")]
-        let _ = map.advise_range(memmap2::Advice::HugePage, offset, bytes);
-        let first = map[offset..].as_mut_ptr().cast::<Slot>();
-        for i in 0..len {
-            // SAFETY: slot `i` lies inside the mapping (`offset + bytes` is within
-            // its length), is aligned (the offset is a multiple of 2 MiB, slots are
-            // 64 bytes) and is written once before any read.
-            unsafe { first.add(i).write(Slot::default()) };
-        }
-        Some(MappedSlots { map, offset, len })
-    }
-
-    #[allow(unsafe_code)]
-    fn as_slice(&self) -> &[Slot] {
-        // SAFETY: `new` initialised `len` slots from `offset`; the mapping lives as
-        // long as `self`.
-        unsafe { std::slice::from_raw_parts(self.map[self.offset..].as_ptr().cast(), self.len) }
-    }
-
-    #[allow(unsafe_code)]
-    fn as_mut_slice(&mut self) -> &mut [Slot] {
-        // SAFETY: as in `as_slice`, borrowed mutably through `self`.
-        unsafe {
-            std::slice::from_raw_parts_mut(self.map[self.offset..].as_mut_ptr().cast(), self.len)
-        }
-    }
-}
-
-impl Drop for MappedSlots {
+impl Drop for Slots {
     fn drop(&mut self) {
         // The entries hold reference-counted records: drop them before unmapping.
-        for slot in self.as_mut_slice() {
-            slot.0 = None;
+        for slot in self.iter_mut() {
+            drop(slot.take());
         }
     }
 }
@@ -311,8 +525,19 @@ fn fill_turn() -> bool {
     })
 }
 
-fn cost(key: &[u8], value: &Slice) -> usize {
-    key.len() + value.len() + ENTRY_OVERHEAD
+/// What caching `value` under `key` counts against the capacity.
+fn cost(key: &[u8], value: &[u8]) -> usize {
+    let outside = if value.len() <= INLINE_RECORD_BYTES {
+        0
+    } else {
+        value.len()
+    };
+    key.len() + outside + ENTRY_OVERHEAD
+}
+
+/// What a cached entry counts against the capacity (as [`cost`]).
+fn entry_cost(e: &Entry) -> usize {
+    e.key.len() + e.value.heap_bytes() + ENTRY_OVERHEAD
 }
 
 /// Asks the processor to load the cache line at `addr` (a hint: it never faults and
@@ -333,9 +558,13 @@ fn prefetch_line(addr: usize) {
 impl LatestCache {
     /// A cache holding at most `capacity_bytes`; 0 disables it.
     pub(crate) fn new(capacity_bytes: u64) -> Self {
+        let shard_capacity = usize::try_from(capacity_bytes).unwrap_or(usize::MAX) / SHARDS;
+        // As many slots as the shard's capacity holds, rounded down to a power of two.
+        let fits = (shard_capacity / std::mem::size_of::<Slot>()).clamp(16, MAX_SLOTS);
+        let max_slots = 1 << (usize::BITS - 1 - fits.leading_zeros());
         let shards = (0..SHARDS)
             .map(|_| Shard {
-                table: Mutex::new(Table::default()),
+                table: Mutex::new(Table::new(max_slots)),
                 slots_at: AtomicUsize::new(0),
                 mask: AtomicUsize::new(0),
             })
@@ -343,7 +572,7 @@ impl LatestCache {
         LatestCache {
             shards,
             generation: AtomicU64::new(0),
-            shard_capacity: usize::try_from(capacity_bytes).unwrap_or(usize::MAX) / SHARDS,
+            shard_capacity,
             hasher: foldhash::fast::FixedState::with_seed(0x5354_5241_5441),
         }
     }
@@ -373,12 +602,12 @@ impl LatestCache {
         let (hash, shard) = self.locate(key);
         let table = shard.table.lock();
         let i = table.find(hash, key)?;
-        table.slots[i].0.as_ref().map(|e| e.value.clone())
+        table.slots[i].entry().map(|e| e.value.to_slice())
     }
 
     /// Starts loading the table slots where `key` would be, so that a
     /// [`LatestCache::get`] of it soon after finds them in the processor's cache
-    /// instead of waiting for memory. Takes no lock. Cost: a hash and two prefetches.
+    /// instead of waiting for memory. Takes no lock. Cost: a hash and four prefetches.
     pub(crate) fn prefetch(&self, key: &[u8]) {
         if !self.enabled() {
             return;
@@ -393,8 +622,11 @@ impl LatestCache {
         // prefetch at worst.
         let i = hash as usize & shard.mask.load(Ordering::Relaxed);
         let at = base.wrapping_add(i.wrapping_mul(std::mem::size_of::<Slot>()));
-        prefetch_line(at);
-        prefetch_line(at.wrapping_add(std::mem::size_of::<Slot>()));
+        // The slot's three lines (key and inline record) and the next slot's first
+        // line, where the probe goes on if the key is not in its own slot.
+        for line in 0..4 {
+            prefetch_line(at.wrapping_add(line * 64));
+        }
     }
 
     /// Caches `value`, read from fjall after [`LatestCache::generation`] returned
@@ -419,8 +651,11 @@ impl LatestCache {
         {
             return;
         }
-        if table.bytes + c > self.shard_capacity {
-            table.shrink(self.shard_capacity * 3 / 4);
+        if table.bytes + c > self.shard_capacity || table.at_most_entries() {
+            // Drop a quarter (of the capacity, or of the entries if the table's size
+            // is the bound).
+            let target = table.bytes.min(self.shard_capacity) * 3 / 4;
+            table.shrink(target);
         }
         table.upsert(hash, key, value);
         shard.publish(&table);
@@ -485,6 +720,12 @@ impl LatestCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    fn slice(b: &[u8]) -> Slice {
+        Slice::from(b)
+    }
 
     #[test]
     fn a_fill_that_raced_a_commit_is_dropped() {
@@ -535,9 +776,9 @@ mod tests {
         for s in c.shards.iter() {
             let t = s.table.lock();
             assert!(t.bytes <= c.shard_capacity);
-            let entries: Vec<&Entry> = t.slots.iter().filter_map(|s| s.0.as_ref()).collect();
+            let entries: Vec<&Entry> = t.slots.iter().filter_map(Slot::entry).collect();
             assert_eq!(entries.len(), t.len);
-            let counted: usize = entries.iter().map(|e| cost(&e.key, &e.value)).sum();
+            let counted: usize = entries.iter().map(|e| entry_cost(e)).sum();
             assert_eq!(counted, t.bytes);
         }
         assert!(c.shards.iter().any(|s| s.table.lock().len > 0));
@@ -546,31 +787,28 @@ mod tests {
     #[test]
     fn table_finds_what_it_holds_across_growth_and_shrinking() {
         let c = LatestCache::new(0);
-        let mut t = Table::default();
-        // Enough entries for a table past HUGE_TABLE_BYTES (its own mapping).
+        let mut t = Table::new(1 << 16);
+        // Enough entries for a table past HUGE_TABLE_BYTES (advised onto huge pages).
         const N: u32 = 20_000;
         let key = |i: u32| format!("key-{i:08}").into_bytes();
+        let value = |i: u32| i.to_be_bytes().repeat(1 + i as usize % 50);
         for i in 0..N {
             let k = key(i);
             let hash = c.hasher.hash_one(&k[..]);
             assert_eq!(t.find(hash, &k), None);
-            t.insert_new(Entry {
-                hash,
-                key: Slice::from(&k[..]),
-                value: Slice::from(&i.to_be_bytes()[..]),
-            });
+            t.upsert(hash, &k, Slice::from(&value(i)[..]));
             assert!(t.len * 2 <= t.slots.len());
         }
         let lookup = |t: &Table, i: u32| {
             let k = key(i);
             t.find(c.hasher.hash_one(&k[..]), &k)
-                .and_then(|at| t.slots[at].0.as_ref().map(|e| e.value.to_vec()))
+                .and_then(|at| t.slots[at].entry().map(|e| e.value.to_slice().to_vec()))
         };
         for i in 0..N {
-            assert_eq!(lookup(&t, i), Some(i.to_be_bytes().to_vec()), "{i}");
+            assert_eq!(lookup(&t, i), Some(value(i)), "{i}");
         }
         assert_eq!(lookup(&t, N), None);
-        assert!(matches!(t.slots, Slots::Mapped(_)), "a mapped table");
+        assert!(t.slots.huge, "a table past 2 MiB is on huge pages");
         let before = t.bytes;
         t.shrink(before / 2);
         assert!(t.bytes <= before / 2);
@@ -579,13 +817,83 @@ mod tests {
         assert!(kept > 0 && kept < N as usize);
         t.clear();
         assert_eq!(lookup(&t, 0), None);
-        // Small tables stay on the heap.
-        t.insert_new(Entry {
-            hash: 1,
-            key: Slice::from(&b"k"[..]),
-            value: Slice::from(&b"v"[..]),
-        });
-        assert!(matches!(t.slots, Slots::Heap(_)));
+        assert!(t.slots.map.is_none(), "clearing gives the memory back");
+    }
+
+    #[test]
+    fn a_table_at_its_largest_replaces_but_does_not_add() {
+        let mut t = Table::new(16);
+        for i in 0..8u64 {
+            t.upsert(i, &i.to_be_bytes(), slice(b"a"));
+        }
+        assert_eq!((t.len, t.slots.len()), (8, 16));
+        t.upsert(100, b"new", slice(b"b"));
+        assert_eq!(t.find(100, b"new"), None);
+        t.upsert(3, &3u64.to_be_bytes(), slice(b"c"));
+        let at = t.find(3, &3u64.to_be_bytes()).expect("kept");
+        assert_eq!(
+            t.slots[at].entry().map(|e| e.value.to_slice()),
+            Some(slice(b"c"))
+        );
+    }
+
+    proptest! {
+        /// Growing in place keeps every entry findable, whatever the hashes: here
+        /// few distinct home slots (long runs) and hashes near the table's end (probes
+        /// that wrap).
+        #[test]
+        fn doubling_in_place_keeps_every_entry(
+            hashes in proptest::collection::vec(prop_oneof![0..8u64, 1000..1024u64, any::<u64>()], 1..600),
+        ) {
+            let mut t = Table::new(1 << 12);
+            let mut model: HashMap<Vec<u8>, u64> = HashMap::new();
+            for (n, h) in hashes.into_iter().enumerate() {
+                let k = (n as u32).to_be_bytes().to_vec();
+                t.upsert(h, &k, slice(&k));
+                model.insert(k, h);
+                for (k, &h) in &model {
+                    let at = t.find(h, k);
+                    prop_assert!(at.is_some(), "lost {:?}", k);
+                }
+            }
+            prop_assert_eq!(t.len, model.len());
+        }
+    }
+
+    #[test]
+    fn records_inline_and_shared_read_back_whole() {
+        let c = LatestCache::new(1 << 20);
+        for len in [
+            0,
+            1,
+            20,
+            21,
+            INLINE_RECORD_BYTES - 1,
+            INLINE_RECORD_BYTES,
+            INLINE_RECORD_BYTES + 1,
+            255,
+            256,
+            5000,
+        ] {
+            let key = format!("k{len}").into_bytes();
+            let value: Vec<u8> = (0..len).map(|i| (i * 7 + len) as u8).collect();
+            c.committed(&key, slice(&value), true);
+            assert_eq!(c.get(&key).as_deref(), Some(&value[..]), "{len}");
+            // A replacement of another size.
+            let longer = [value.clone(), value.clone(), b"x".to_vec()].concat();
+            c.committed(&key, slice(&longer), false);
+            assert_eq!(c.get(&key).as_deref(), Some(&longer[..]), "{len}");
+        }
+    }
+
+    #[test]
+    fn a_huge_capacity_makes_a_bounded_table() {
+        let c = LatestCache::new(u64::MAX);
+        c.committed(b"k", slice(b"v"), true);
+        assert_eq!(c.get(b"k").as_deref(), Some(&b"v"[..]));
+        for s in c.shards.iter() {
+            assert_eq!(s.table.lock().slots.max, MAX_SLOTS);
+        }
     }
 
     #[test]
@@ -617,5 +925,75 @@ mod tests {
             c.fill(b"k", Slice::from(&b"v"[..]), c.generation());
         }
         assert_eq!(c.get(b"k"), None);
+    }
+    #[derive(Debug, Clone)]
+    enum Op {
+        Committed(u8, u16, bool),
+        Created(u8, u16),
+        Fill(u8, u16),
+        Clear,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            8 => (any::<u8>(), 0..400u16, any::<bool>()).prop_map(|(k, l, i)| Op::Committed(k, l, i)),
+            4 => (any::<u8>(), 0..400u16).prop_map(|(k, l)| Op::Created(k, l)),
+            4 => (any::<u8>(), 0..400u16).prop_map(|(k, l)| Op::Fill(k, l)),
+            1 => Just(Op::Clear),
+        ]
+    }
+
+    proptest! {
+        /// Against a map of each key's newest record: a hit is always the newest
+        /// record, a fill is a hit, and the byte count stays within the capacity
+        /// and equals what the entries count.
+        #[test]
+        fn agrees_with_a_map_of_newest_records(ops in proptest::collection::vec(op(), 1..400)) {
+            // Room for 16 entries a shard (32 slots): evictions happen.
+            let c = LatestCache::new(SHARDS as u64 * 40 * 240);
+            let mut newest: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
+            for (n, op) in ops.into_iter().enumerate() {
+                let record = |len: u16| -> Vec<u8> { (0..len).map(|i| (usize::from(i) + n) as u8).collect() };
+                match op {
+                    Op::Committed(k, len, insert) => {
+                        let key = vec![b'k', k];
+                        let v = record(len);
+                        c.committed(&key, slice(&v), insert);
+                        newest.insert(key, v);
+                    }
+                    Op::Created(k, len) => {
+                        let key = vec![b'k', k];
+                        if newest.contains_key(&key) {
+                            continue; // `created` is only for keys without a record
+                        }
+                        let v = record(len);
+                        c.created(&key, slice(&v));
+                        newest.insert(key, v);
+                    }
+                    Op::Fill(k, len) => {
+                        // A reader's fill of what fjall holds now.
+                        let key = vec![b'k', k];
+                        let v = newest.get(&key).cloned().unwrap_or_else(|| record(len));
+                        newest.insert(key.clone(), v.clone());
+                        c.fill_now(&key, slice(&v), c.generation());
+                        let hit = c.get(&key);
+                        prop_assert_eq!(hit.as_deref(), Some(&v[..]));
+                    }
+                    Op::Clear => {
+                        c.clear();
+                    }
+                }
+                for (k, v) in &newest {
+                    if let Some(hit) = c.get(k) {
+                        prop_assert_eq!(&hit[..], &v[..]);
+                    }
+                }
+                for s in c.shards.iter() {
+                    let t = s.table.lock();
+                    prop_assert!(t.bytes <= c.shard_capacity);
+                    prop_assert_eq!(t.slots.iter().filter_map(Slot::entry).map(entry_cost).sum::<usize>(), t.bytes);
+                }
+            }
+        }
     }
 }

@@ -68,9 +68,11 @@ pub struct DatabaseOptions {
     pub durability: Durability,
     /// Block cache size in bytes (default 64 MiB).
     pub cache_size: u64,
-    /// Latest-record cache size in bytes (default 32 MiB; 0 turns it off): recently
+    /// Latest-record cache size in bytes (default 64 MiB; 0 turns it off): recently
     /// read and written records kept in memory, so repeated point reads and reads
-    /// soon after a write skip fjall.
+    /// soon after a write skip fjall. Small records live inside the cache's table
+    /// slots (384 bytes an entry), so 64 MiB holds about 130k of them; the memory is
+    /// taken as the cache fills, up to about the size given.
     pub read_cache_size: u64,
     /// Threads fjall flushes memtables and compacts tables on (at least 1; default
     /// [`default_background_threads`]: one core fewer than the machine has, at most
@@ -100,7 +102,7 @@ impl Default for DatabaseOptions {
         DatabaseOptions {
             durability: Durability::Standard,
             cache_size: 64 * 1024 * 1024,
-            read_cache_size: 32 * 1024 * 1024,
+            read_cache_size: 64 * 1024 * 1024,
             background_threads: default_background_threads(),
             background_apply: std::thread::available_parallelism().map_or(1, usize::from) >= 2,
         }

@@ -36,7 +36,7 @@ pyo3::create_exception!(
     stratadb,
     ClosedError,
     StrataError,
-    "The database handle was closed."
+    "The database handle was closed (or was opened before this process was forked)."
 );
 pyo3::create_exception!(
     stratadb,

@@ -11,6 +11,7 @@
 
 mod convert;
 mod errors;
+mod fork;
 mod models;
 mod results;
 mod search;
@@ -52,6 +53,7 @@ fn no_huge_pages_for_our_heap() {
 #[pymodule]
 fn _stratadb(m: &Bound<'_, PyModule>) -> PyResult<()> {
     no_huge_pages_for_our_heap();
+    fork::watch();
     m.add_class::<strata::Strata>()?;
     m.add_class::<txn::Transaction>()?;
     errors::register(m)?;

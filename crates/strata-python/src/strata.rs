@@ -12,6 +12,7 @@
 
 use crate::convert;
 use crate::errors::{self, guarded, ClosedError, Failure, InvalidInputError};
+use crate::fork;
 use crate::models::{PyEmbedder, PyExpander, PyReranker};
 use crate::results::{self, pydict};
 use crate::search;
@@ -50,6 +51,9 @@ fn run_on<T: Send>(
 ///
 /// A handle is safe to share between threads; database calls release the GIL. The
 /// current branch, space and transaction belong to the handle (shared by its threads).
+/// A handle does not survive `os.fork()`: in the child every call raises `ClosedError`
+/// (the engine's threads stayed in the parent); open the database again there, which
+/// raises `LockedError` while the parent has it open.
 ///
 /// >>> from stratadb import Strata
 /// >>> with Strata.cache() as db:
@@ -61,6 +65,23 @@ pub(crate) struct Strata {
     handle: Mutex<Option<Handle>>,
     /// What `repr()` shows: the directory, or `cache` for a temporary database.
     label: String,
+    /// The process's fork count when the handle was opened (see `fork.rs`).
+    fork_generation: u64,
+}
+
+impl Drop for Strata {
+    fn drop(&mut self) {
+        if fork::inherited(self.fork_generation) {
+            // The engine's threads stayed in the parent: closing would wait for them
+            // forever. Leak the child's copy instead.
+            let taken = self
+                .handle
+                .get_mut()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            std::mem::forget(taken);
+        }
+    }
 }
 
 fn invalid_input(py: Python<'_>, msg: String) -> PyErr {
@@ -205,11 +226,22 @@ impl Strata {
         Strata {
             handle: Mutex::new(Some(Arc::new(engine.session()))),
             label,
+            fork_generation: fork::generation(),
         }
     }
 
     /// A clone of the live handle, or `ClosedError`.
     fn handle(&self, py: Python<'_>) -> PyResult<Handle> {
+        if fork::inherited(self.fork_generation) {
+            return Err(errors::raise::<ClosedError>(
+                py,
+                errors::CLOSED,
+                "the database handle was opened before this process was forked and \
+                 cannot be used in the child (the engine's threads and files belong to \
+                 the parent); open the database again in the child"
+                    .into(),
+            ));
+        }
         let guard = self.handle.lock().unwrap_or_else(|e| e.into_inner());
         guard.clone().ok_or_else(|| {
             errors::raise::<ClosedError>(py, errors::CLOSED, "the database handle is closed".into())
@@ -385,6 +417,10 @@ impl Strata {
     /// deleted. Further calls on this handle raise ClosedError; closing twice is fine.
     /// An open transaction is rolled back.
     fn close(&self, py: Python<'_>) {
+        if fork::inherited(self.fork_generation) {
+            // Nothing to close in a fork child: `Drop` leaks the inherited copy.
+            return;
+        }
         let taken = self.handle.lock().unwrap_or_else(|e| e.into_inner()).take();
         // Dropping the last engine reference syncs to disk: do it without the GIL.
         py.detach(move || drop(taken));

@@ -788,8 +788,13 @@ impl std::fmt::Debug for Database {
     }
 }
 
-fn registry() -> &'static std::sync::Mutex<HashMap<PathBuf, Weak<Inner>>> {
-    static REG: OnceLock<std::sync::Mutex<HashMap<PathBuf, Weak<Inner>>>> = OnceLock::new();
+/// The databases this process has open, by directory, with the id of the process that
+/// opened each: a process forked from it inherits the map but not the engines' threads,
+/// and must not share them (it opens the directory itself and finds it locked).
+type Registry = HashMap<PathBuf, (u32, Weak<Inner>)>;
+
+fn registry() -> &'static std::sync::Mutex<Registry> {
+    static REG: OnceLock<std::sync::Mutex<Registry>> = OnceLock::new();
     REG.get_or_init(Default::default)
 }
 
@@ -913,7 +918,8 @@ impl Database {
     /// The parent directory must exist; `path` must be a directory or absent. Opening a
     /// directory this process already has open returns a handle to the same engine
     /// (options of the first open win). Another process holding it gives
-    /// [`StorageError::Locked`]. Cost: opens fjall and reads the small catalog; no scan
+    /// [`StorageError::Locked`], a process forked from the one holding it included
+    /// (the engine's threads did not follow it into the child). Cost: opens fjall and reads the small catalog; no scan
     /// of the data, so it is fast at any size.
     pub fn open(path: impl AsRef<Path>, options: DatabaseOptions) -> Result<Database> {
         let path = path.as_ref();
@@ -942,11 +948,16 @@ impl Database {
         let mut reg = registry()
             .lock()
             .map_err(|_| StorageError::NotAllowed("open registry poisoned".into()))?;
-        if let Some(existing) = reg.get(&canonical).and_then(Weak::upgrade) {
+        let pid = std::process::id();
+        if let Some(existing) = reg
+            .get(&canonical)
+            .filter(|(opener, _)| *opener == pid)
+            .and_then(|(_, weak)| weak.upgrade())
+        {
             return Ok(Database { inner: existing });
         }
         let db = Self::open_inner(canonical.clone(), options, None)?;
-        reg.insert(canonical, Arc::downgrade(&db.inner));
+        reg.insert(canonical, (pid, Arc::downgrade(&db.inner)));
         Ok(db)
     }
 

@@ -73,7 +73,7 @@ class InvalidInputError(StrataError):
     """An argument the database refuses: a value it cannot store, a bad option or path."""
 
 class ClosedError(StrataError):
-    """The database handle was closed."""
+    """The database handle was closed (or was opened before this process was forked)."""
 
 class LockedError(StrataError):
     """The database directory is held by another process."""
@@ -97,7 +97,11 @@ class Transaction:
 
 @final
 class Strata:
-    """A StrataDB database handle: `Strata.open(path)` or `Strata.cache()`."""
+    """A StrataDB database handle: `Strata.open(path)` or `Strata.cache()`.
+
+    Safe to share between threads. It does not survive `os.fork()`: in the child every
+    call raises ClosedError (open the database again there; the parent keeps it).
+    """
 
     # lifecycle
     @staticmethod

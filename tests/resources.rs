@@ -169,9 +169,12 @@ fn streaming_a_million_puts_and_events_keeps_memory_bounded() {
     // by 40-50 MiB per 250k puts up to 1M, here and at the start of 2026-12-04, which
     // the earlier check of the puts' second half, under 64 MiB, no longer allowed);
     // once they are full, the last 250k appends must not grow RSS by more than a
-    // fraction of what their data would take if it stayed in memory (~40 MiB).
+    // fraction of what their data would take if it stayed in memory (~40 MiB). Until
+    // 2026-12-07 the bound was 16 MiB; that evening the growth was 0, 14 and 15 MiB in
+    // three runs of 3aeb971 and 13 and 17 MiB in two with the cache's larger tables
+    // (a memtable rotation or compaction step sometimes lands in the window).
     assert!(
-        at_end.saturating_sub(at_three_quarters) < 16 * 1024,
+        at_end.saturating_sub(at_three_quarters) < 24 * 1024,
         "RSS grew {} MiB over the last 250k appends",
         at_end.saturating_sub(at_three_quarters) / 1024
     );

@@ -264,7 +264,7 @@ impl Table {
 
     /// Moves every entry of the first `n` slots to its place in the table, just
     /// doubled from `n` slots (the new half is empty). In place: an entry stays in
-    /// its slot, moves back into a slot emptied before it, or moves to the new half,
+    /// its slot (uncopied), moves back into a slot emptied before it, or moves to the new half,
     /// mostly `n` slots up, so the pass reads and writes memory nearly in order (a
     /// fresh table took an entry at a time to random slots of new memory: a cache miss
     /// and, on first touch, a page fault each; 2-3x the cost of an insertion).
@@ -283,15 +283,23 @@ impl Table {
         let mut wrapped = Vec::new();
         for k in 1..=n {
             let i = (start + k) & (n - 1);
-            let Some(e) = self.slots[i].take() else {
+            let Some(hash) = self.slots[i].entry().map(|e| e.hash) else {
                 continue;
             };
-            let mut j = e.hash as usize & mask;
+            // The first free slot from the entry's new home, its own slot counting as
+            // free: about half the entries stay where they are, uncopied.
+            let mut j = hash as usize & mask;
             let mut wraps = false;
-            while self.slots[j].entry().is_some() {
+            while j != i && self.slots[j].entry().is_some() {
                 j = (j + 1) & mask;
                 wraps |= j == 0;
             }
+            if j == i {
+                continue;
+            }
+            let Some(e) = self.slots[i].take() else {
+                continue;
+            };
             if wraps {
                 wrapped.push(e);
             } else {
@@ -334,8 +342,12 @@ impl Table {
     }
 }
 
-/// Tables of at least this many bytes are advised onto huge pages.
-const HUGE_TABLE_BYTES: usize = 2 << 20;
+/// A huge page: the alignment of a table's mapping.
+const HUGE_PAGE: usize = 2 << 20;
+
+/// A table that may grow past a huge page goes onto huge pages once it has this many
+/// bytes of slots (from about 130 entries).
+const HUGE_FROM_BYTES: usize = 96 << 10;
 
 /// The most slots a table has (3 GiB): a larger capacity is not used.
 const MAX_SLOTS: usize = 1 << 24;
@@ -346,13 +358,16 @@ const MAX_SLOTS: usize = 1 << 24;
 /// slots, so growing the table is using more of the mapping: nothing is written first
 /// and a page is backed by memory only once an entry is put into it.
 ///
-/// Once the table reaches 2 MiB, the mapping is advised onto 2 MiB pages: a lookup
-/// reads one random slot of a table of megabytes, and with 4 KiB pages nearly every
-/// one also missed the TLB (`perf`: the prefetch of the slot waited on the page walk,
-/// ~13% of a cached `kv_get`'s engine time at 100k keys). The mapping is the table's
-/// alone, so the advice never reaches memory the allocator hands out for other things
-/// (see strata-python's note on mimalloc and huge pages). A smaller table stays on
-/// small pages, so a small database's cache takes little memory.
+/// Once the table reaches 96 KiB (if it may grow past 2 MiB), the mapping is advised
+/// onto 2 MiB pages and its first 2 MiB collapsed into one: a lookup reads one random
+/// slot of a table of megabytes, and with 4 KiB pages nearly every one also missed
+/// the TLB (`perf`: the prefetch of the slot waited on the page walk, ~13% of a cached
+/// `kv_get`'s engine time at 100k keys); and a table that filled its first 2 MiB on
+/// small pages took a fault per 4 KiB (kv_put 10-17% slower than with huge pages
+/// throughout). The mapping is the table's alone, so the advice never reaches memory
+/// the allocator hands out for other things (see strata-python's note on mimalloc
+/// and huge pages). Before that a shard's table takes at most 12 small pages, so a
+/// small database's cache takes little memory; after it, at least 2 MiB a shard.
 struct Slots {
     map: Option<memmap2::MmapMut>,
     offset: usize,
@@ -379,14 +394,14 @@ impl Slots {
         let slot = std::mem::size_of::<Slot>();
         let Some(map) = &self.map else {
             let Ok(mut map) = memmap2::MmapOptions::new()
-                .len(self.max * slot + HUGE_TABLE_BYTES)
+                .len(self.max * slot + HUGE_PAGE)
                 .no_reserve_swap()
                 .map_anon()
             else {
                 return false;
             };
             let base = map.as_mut_ptr() as usize;
-            self.offset = base.next_multiple_of(HUGE_TABLE_BYTES) - base;
+            self.offset = base.next_multiple_of(HUGE_PAGE) - base;
             self.map = Some(map);
             self.used = self.max.min(16);
             return true;
@@ -396,15 +411,15 @@ impl Slots {
         }
         let old = self.used;
         self.used *= 2;
-        if !self.huge && self.used * slot >= HUGE_TABLE_BYTES {
+        if !self.huge && self.max * slot >= HUGE_PAGE && self.used * slot >= HUGE_FROM_BYTES {
             self.huge = true;
             #[cfg(target_os = "linux")]
             {
                 let _ = map.advise_range(memmap2::Advice::HugePage, self.offset, self.max * slot);
-                // The first 2 MiB, in use already, is on small pages: make it one
-                // huge page now (a copy of 2 MiB) rather than leave a third of a
-                // 6 MiB table to TLB misses. Best effort: older kernels refuse.
-                collapse(&map[self.offset..self.offset + HUGE_TABLE_BYTES]);
+                // The pages in use already are small ones: make the first 2 MiB one
+                // huge page now, rather than leave its later faults small too.
+                // Best effort: older kernels refuse.
+                collapse(&map[self.offset..self.offset + HUGE_PAGE]);
             }
         }
         // Write to every page of the new half before anything reads it: a first read
@@ -788,7 +803,7 @@ mod tests {
     fn table_finds_what_it_holds_across_growth_and_shrinking() {
         let c = LatestCache::new(0);
         let mut t = Table::new(1 << 16);
-        // Enough entries for a table past HUGE_TABLE_BYTES (advised onto huge pages).
+        // Enough entries for a table past HUGE_PAGE.
         const N: u32 = 20_000;
         let key = |i: u32| format!("key-{i:08}").into_bytes();
         let value = |i: u32| i.to_be_bytes().repeat(1 + i as usize % 50);

@@ -342,13 +342,6 @@ impl Table {
     }
 }
 
-/// A huge page: the alignment of a table's mapping.
-const HUGE_PAGE: usize = 2 << 20;
-
-/// A table that may grow past a huge page goes onto huge pages once it has this many
-/// bytes of slots (from about 130 entries).
-const HUGE_FROM_BYTES: usize = 96 << 10;
-
 /// The most slots a table has (3 GiB): a larger capacity is not used.
 const MAX_SLOTS: usize = 1 << 24;
 
@@ -356,24 +349,18 @@ const MAX_SLOTS: usize = 1 << 24;
 /// anonymous mapping, reserved (address space only) at the table's first insertion
 /// and kept until it is cleared. An anonymous mapping reads as zeros, which are empty
 /// slots, so growing the table is using more of the mapping: nothing is written first
-/// and a page is backed by memory only once an entry is put into it.
+/// and a page is backed by memory only once the table uses it.
 ///
-/// Once the table reaches 96 KiB (if it may grow past 2 MiB), the mapping is advised
-/// onto 2 MiB pages and its first 2 MiB collapsed into one: a lookup reads one random
-/// slot of a table of megabytes, and with 4 KiB pages nearly every one also missed
-/// the TLB (`perf`: the prefetch of the slot waited on the page walk, ~13% of a cached
-/// `kv_get`'s engine time at 100k keys); and a table that filled its first 2 MiB on
-/// small pages took a fault per 4 KiB (kv_put 10-17% slower than with huge pages
-/// throughout). The mapping is the table's alone, so the advice never reaches memory
-/// the allocator hands out for other things (see strata-python's note on mimalloc
-/// and huge pages). Before that a shard's table takes at most 12 small pages, so a
-/// small database's cache takes little memory; after it, at least 2 MiB a shard.
+/// On small pages, on purpose. Huge pages (advised from 96 KiB on, the first 2 MiB
+/// collapsed) made shuffled gets another 5-7% faster, as a lookup of a random slot of
+/// a table of megabytes no longer missed the TLB, but made kv_put slower and uneven
+/// (runs of 4x100k puts in one process, alternating builds: 267k-659k/s with huge
+/// pages, 363k-593k/s without, 402k-682k/s for the old 64-byte slots): each fault
+/// zeroes 2 MiB at once, at whichever insertion touches the page first.
 struct Slots {
     map: Option<memmap2::MmapMut>,
-    offset: usize,
     used: usize,
     max: usize,
-    huge: bool,
 }
 
 impl Slots {
@@ -381,51 +368,34 @@ impl Slots {
     fn empty(max: usize) -> Slots {
         Slots {
             map: None,
-            offset: 0,
             used: 0,
             max,
-            huge: false,
         }
     }
 
     /// Doubles the slots in use (16 at first, mapping the memory); false if they
     /// are at `max` or the mapping fails.
     fn extend(&mut self) -> bool {
-        let slot = std::mem::size_of::<Slot>();
-        let Some(map) = &self.map else {
-            let Ok(mut map) = memmap2::MmapOptions::new()
-                .len(self.max * slot + HUGE_PAGE)
+        if self.map.is_none() {
+            let Ok(map) = memmap2::MmapOptions::new()
+                .len(self.max * std::mem::size_of::<Slot>())
                 .no_reserve_swap()
                 .map_anon()
             else {
                 return false;
             };
-            let base = map.as_mut_ptr() as usize;
-            self.offset = base.next_multiple_of(HUGE_PAGE) - base;
             self.map = Some(map);
             self.used = self.max.min(16);
             return true;
-        };
+        }
         if self.used * 2 > self.max {
             return false;
         }
         let old = self.used;
         self.used *= 2;
-        if !self.huge && self.max * slot >= HUGE_PAGE && self.used * slot >= HUGE_FROM_BYTES {
-            self.huge = true;
-            #[cfg(target_os = "linux")]
-            {
-                let _ = map.advise_range(memmap2::Advice::HugePage, self.offset, self.max * slot);
-                // The pages in use already are small ones: make the first 2 MiB one
-                // huge page now, rather than leave its later faults small too.
-                // Best effort: older kernels refuse.
-                collapse(&map[self.offset..self.offset + HUGE_PAGE]);
-            }
-        }
         // Write to every page of the new half before anything reads it: a first read
-        // maps the shared zero page and the first write then faults again to copy it
-        // (for a huge page, zeroing 2 MiB twice). One slot in every 21 starts in each
-        // 4 KiB page in turn.
+        // maps the shared zero page and the first write then faults again to copy it.
+        // One slot in every 21 starts in each 4 KiB page in turn.
         let new_half = &mut self[old..];
         for slot in new_half
             .iter_mut()
@@ -437,36 +407,17 @@ impl Slots {
     }
 }
 
-/// Asks the kernel to back `range` (2 MiB-aligned memory of a mapping advised onto
-/// huge pages) with huge pages now (`MADV_COLLAPSE`, Linux 6.1). A hint: the result
-/// is ignored.
-#[cfg(target_os = "linux")]
-#[allow(unsafe_code)]
-fn collapse(range: &[u8]) {
-    // SAFETY: the range is memory of a live mapping; the advice changes which pages
-    // back it, never its contents.
-    unsafe {
-        libc::madvise(
-            range.as_ptr() as *mut libc::c_void,
-            range.len(),
-            libc::MADV_COLLAPSE,
-        );
-    }
-}
-
 impl std::ops::Deref for Slots {
     type Target = [Slot];
     #[allow(unsafe_code)]
     fn deref(&self) -> &[Slot] {
         match &self.map {
-            // SAFETY: the `used` slots from `offset` lie inside the mapping (it has
-            // room for `max` >= `used` slots after `offset`) and are aligned (the
-            // offset is a multiple of 2 MiB, a slot 192 bytes aligned to 64); they
-            // started as zeros, a valid empty slot, and were changed only through
-            // `Slot`'s methods since. The mapping lives as long as `self`.
-            Some(map) => unsafe {
-                std::slice::from_raw_parts(map[self.offset..].as_ptr().cast(), self.used)
-            },
+            // SAFETY: the first `used` slots lie inside the mapping (it has room for
+            // `max` >= `used` slots) and are aligned (a mapping starts on a page, a
+            // slot is 192 bytes aligned to 64); they started as zeros, a valid empty
+            // slot, and were changed only through `Slot`'s methods since. The mapping
+            // lives as long as `self`.
+            Some(map) => unsafe { std::slice::from_raw_parts(map.as_ptr().cast(), self.used) },
             None => &[],
         }
     }
@@ -478,7 +429,7 @@ impl std::ops::DerefMut for Slots {
         match &mut self.map {
             // SAFETY: as in `deref`, borrowed mutably through `self`.
             Some(map) => unsafe {
-                std::slice::from_raw_parts_mut(map[self.offset..].as_mut_ptr().cast(), self.used)
+                std::slice::from_raw_parts_mut(map.as_mut_ptr().cast(), self.used)
             },
             None => &mut [],
         }
@@ -803,7 +754,7 @@ mod tests {
     fn table_finds_what_it_holds_across_growth_and_shrinking() {
         let c = LatestCache::new(0);
         let mut t = Table::new(1 << 16);
-        // Enough entries for a table past HUGE_PAGE.
+        // Enough entries for a table of megabytes.
         const N: u32 = 20_000;
         let key = |i: u32| format!("key-{i:08}").into_bytes();
         let value = |i: u32| i.to_be_bytes().repeat(1 + i as usize % 50);
@@ -823,7 +774,6 @@ mod tests {
             assert_eq!(lookup(&t, i), Some(value(i)), "{i}");
         }
         assert_eq!(lookup(&t, N), None);
-        assert!(t.slots.huge, "a table past 2 MiB is on huge pages");
         let before = t.bytes;
         t.shrink(before / 2);
         assert!(t.bytes <= before / 2);

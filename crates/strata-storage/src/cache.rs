@@ -16,8 +16,8 @@
 //! raced a commit is dropped instead of resurrecting the older record.
 //!
 //! Layout: each shard is an open-addressing table of 192-byte slots (three cache
-//! lines), at most half full, each holding a key and, when it fits (158 bytes, such
-//! as the record of a value of up to about 140 bytes), the record itself: a lookup
+//! lines), at most half full, each holding a key and, when it fits (150 bytes, such
+//! as the record of a value of up to about 130 bytes), the record itself: a lookup
 //! that [`LatestCache::prefetch`] started reads no memory but the slot's lines.
 //!
 //! Memory: a shard's table grows, doubling, to at most its share of the configured
@@ -99,7 +99,7 @@ impl CachedRecord {
 /// A table slot: three cache lines holding one entry, a small record's bytes
 /// following the key. A probe reads the first line of each slot it passes; a hit
 /// reads the record from the other two. All-zero bytes are an empty slot, so a table
-/// in fresh zeroed memory needs no writes before use (see [`MappedSlots::new`]).
+/// in fresh zeroed memory needs no writes before use (see [`Slots`]).
 #[repr(C, align(64))]
 struct Slot {
     /// 1 if `entry` holds an entry, 0 if not.
@@ -137,15 +137,6 @@ impl Slot {
         // SAFETY: the slot was full, and is now marked empty, so the entry is read
         // out once.
         Some(unsafe { self.entry.assume_init_read() })
-    }
-}
-
-impl Default for Slot {
-    fn default() -> Self {
-        Slot {
-            full: 0,
-            entry: std::mem::MaybeUninit::uninit(),
-        }
     }
 }
 

@@ -68,7 +68,7 @@ impl CachedRecord {
     /// Keeps `value` inline if it fits, else shares it (no copy).
     fn new(value: Slice) -> Self {
         match u8::try_from(value.len()) {
-            Ok(len) if value.len() <= INLINE_RECORD_BYTES => {
+            Ok(len) if fits_inline(&value) => {
                 let mut bytes = [0; INLINE_RECORD_BYTES];
                 bytes[..value.len()].copy_from_slice(&value);
                 CachedRecord::Inline { len, bytes }
@@ -87,11 +87,10 @@ impl CachedRecord {
         }
     }
 
-    /// Bytes held outside the slot.
-    fn heap_bytes(&self) -> usize {
+    fn as_bytes(&self) -> &[u8] {
         match self {
-            CachedRecord::Inline { .. } => 0,
-            CachedRecord::Shared(v) => v.len(),
+            CachedRecord::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            CachedRecord::Shared(v) => v,
         }
     }
 }
@@ -137,12 +136,6 @@ impl Slot {
         // SAFETY: the slot was full, and is now marked empty, so the entry is read
         // out once.
         Some(unsafe { self.entry.assume_init_read() })
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        drop(self.take());
     }
 }
 
@@ -234,9 +227,8 @@ impl Table {
     /// Replaces the record of the entry in slot `i`.
     fn replace_at(&mut self, i: usize, value: Slice) {
         if let Some(e) = self.slots[i].entry_mut() {
-            let value = CachedRecord::new(value);
-            self.bytes = self.bytes + value.heap_bytes() - e.value.heap_bytes();
-            e.value = value;
+            self.bytes = self.bytes - entry_cost(e) + cost(&e.key, &value);
+            e.value = CachedRecord::new(value);
         }
     }
 
@@ -429,7 +421,8 @@ impl std::ops::DerefMut for Slots {
 
 impl Drop for Slots {
     fn drop(&mut self) {
-        // The entries hold reference-counted records: drop them before unmapping.
+        // The entries hold reference-counted records, and a slot is memory of the
+        // mapping, never dropped on its own: drop them before unmapping.
         for slot in self.iter_mut() {
             drop(slot.take());
         }
@@ -484,17 +477,18 @@ fn fill_turn() -> bool {
 
 /// What caching `value` under `key` counts against the capacity.
 fn cost(key: &[u8], value: &[u8]) -> usize {
-    let outside = if value.len() <= INLINE_RECORD_BYTES {
-        0
-    } else {
-        value.len()
-    };
+    let outside = if fits_inline(value) { 0 } else { value.len() };
     key.len() + outside + ENTRY_OVERHEAD
 }
 
-/// What a cached entry counts against the capacity (as [`cost`]).
+/// Whether a record is kept inside its slot.
+fn fits_inline(value: &[u8]) -> bool {
+    value.len() <= INLINE_RECORD_BYTES
+}
+
+/// What a cached entry counts against the capacity.
 fn entry_cost(e: &Entry) -> usize {
-    e.key.len() + e.value.heap_bytes() + ENTRY_OVERHEAD
+    cost(&e.key, e.value.as_bytes())
 }
 
 /// Asks the processor to load the cache line at `addr` (a hint: it never faults and
@@ -550,8 +544,9 @@ impl LatestCache {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// The cached latest record of `key`, if any. Cost: a hash, a shard lock and
-    /// usually one slot (one cache line) of the table.
+    /// The cached latest record of `key`, if any. Cost: a hash, a shard lock, usually
+    /// one slot (three cache lines, loaded already after a [`LatestCache::prefetch`])
+    /// and, for a record inside its slot, a copy into a new `Slice`.
     pub(crate) fn get(&self, key: &[u8]) -> Option<Slice> {
         if !self.enabled() {
             return None;

@@ -23,18 +23,16 @@ struct OpenTxn {
 
 struct Context {
     branch: String,
-    branch_id: BranchId,
-    space: String,
-    /// `branch_id` and `space` as a scope, shared with the operations that use it
-    /// (rebuilt by `Context::rescope` whenever either changes).
+    /// The current branch's id and space, shared with the operations that use them
+    /// (replaced, not changed, when either changes).
     scope: Arc<Scope>,
     txn: Option<OpenTxn>,
 }
 
 impl Context {
-    /// Rebuilds `scope` after `branch_id` or `space` changed.
-    fn rescope(&mut self) {
-        self.scope = Arc::new(Scope::new(self.branch_id, self.space.clone()));
+    /// Makes (`branch`, `space`) the current scope.
+    fn set_scope(&mut self, branch: BranchId, space: &str) {
+        self.scope = Arc::new(Scope::new(branch, space));
     }
 }
 
@@ -100,7 +98,7 @@ impl std::fmt::Debug for Session {
         let c = self.ctx.lock();
         f.debug_struct("Session")
             .field("branch", &c.branch)
-            .field("space", &c.space)
+            .field("space", &c.scope.space)
             .field("in_transaction", &c.txn.is_some())
             .finish()
     }
@@ -116,8 +114,6 @@ impl Session {
             strata,
             ctx: Mutex::new(Context {
                 branch: DEFAULT_BRANCH.to_string(),
-                branch_id,
-                space: DEFAULT_SPACE.to_string(),
                 scope: Arc::new(Scope::new(branch_id, DEFAULT_SPACE)),
                 txn: None,
             }),
@@ -142,7 +138,7 @@ impl Session {
     fn scope_of(&self, c: &Context) -> Result<Arc<Scope>> {
         // Branch ids are never reused, so the id still existing means the branch
         // does (a branch deleted and created again under the name has a new id).
-        if self.db().branch_id_exists(c.branch_id) {
+        if self.db().branch_id_exists(c.scope.branch) {
             Ok(Arc::clone(&c.scope))
         } else {
             Err(Error::NotFound(format!(
@@ -258,11 +254,12 @@ impl Session {
         let id = self.db().branch_id(name)?;
         let mut c = self.ctx.lock();
         c.branch = name.to_string();
-        c.branch_id = id;
-        if !self.db().space_exists(id, &c.space) {
-            c.space = DEFAULT_SPACE.to_string();
-        }
-        c.rescope();
+        let space = if self.db().space_exists(id, &c.scope.space) {
+            c.scope.space.clone()
+        } else {
+            DEFAULT_SPACE.to_string()
+        };
+        c.set_scope(id, &space);
         Ok(())
     }
 
@@ -359,7 +356,7 @@ impl Session {
 
     /// The current space.
     pub fn current_space(&self) -> String {
-        self.ctx.lock().space.clone()
+        self.ctx.lock().scope.space.clone()
     }
 
     /// Switches to space `name` on the current branch, creating it if needed.
@@ -367,8 +364,8 @@ impl Session {
         let id = self.scope()?.branch;
         self.db().create_space(id, name)?;
         let mut c = self.ctx.lock();
-        c.space = name.to_string();
-        c.rescope();
+        let branch = c.scope.branch;
+        c.set_scope(branch, name);
         Ok(())
     }
 
@@ -400,9 +397,9 @@ impl Session {
         let id = self.scope()?.branch;
         self.db().delete_space(id, name, force)?;
         let mut c = self.ctx.lock();
-        if c.space == name {
-            c.space = DEFAULT_SPACE.to_string();
-            c.rescope();
+        if c.scope.space == name {
+            let branch = c.scope.branch;
+            c.set_scope(branch, DEFAULT_SPACE);
         }
         Ok(())
     }
@@ -472,7 +469,7 @@ impl Session {
         let c = self.ctx.lock();
         if c.txn.is_none() {
             self.db()
-                .prefetch_latest(c.branch_id, &c.space, tags::KV, key.as_bytes());
+                .prefetch_latest(c.scope.branch, &c.scope.space, tags::KV, key.as_bytes());
         }
     }
 
